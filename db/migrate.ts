@@ -1,0 +1,37 @@
+// Applies the committed graphile-migrate migrations programmatically. `.gmrc` stays the single
+// source of the migration settings (the graphile-migrate CLI reads it too); only the connection
+// and the placeholder values come from our validated configuration.
+import { readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { migrate, type Settings } from 'graphile-migrate';
+import { Logger } from '@graphile/logger';
+
+const root = path.resolve(__dirname, '..');
+const gmrc = JSON.parse(readFileSync(path.join(root, '.gmrc'), 'utf8')) as Settings;
+export const migrationsFolder = path.resolve(root, gmrc.migrationsFolder ?? 'migrations');
+
+export interface MigrateOptions {
+  databaseUrl: string;
+  apiRole: string;
+  /** Print graphile-migrate's progress lines (the CLI does, tests and the server do not). */
+  verbose?: boolean;
+}
+
+const silent = new Logger(() => () => undefined);
+
+export async function migrateDatabase({ databaseUrl, apiRole, verbose }: MigrateOptions): Promise<void> {
+  await migrate({
+    ...gmrc,
+    connectionString: databaseUrl,
+    migrationsFolder,
+    placeholders: { ':DATABASE_API_ROLE': apiRole },
+    ...(verbose ? {} : { logger: silent }),
+  });
+}
+
+/** Names of the committed migrations, in order; `/ready` compares them with the database. */
+export function committedMigrations(): string[] {
+  return readdirSync(path.join(migrationsFolder, 'committed'))
+    .filter((file) => file.endsWith('.sql'))
+    .sort();
+}

@@ -1,0 +1,15 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+  testTimeout: 60000,
+  maxWorkers: 2,
+  collectCoverage: true,
+  collectCoverageFrom: ['server/**/*.ts', '!server/main.ts'],
+  coverageReporters: ['text-summary', 'lcov'],
+  coverageThreshold: { 'server/': { lines: 95 } },
+};

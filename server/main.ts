@@ -1,0 +1,26 @@
+// `npm start`: the database (embedded unless DATABASE_URL is set) up, migrated and seeded,
+// then running until Ctrl-C.
+import { loadConfig } from './config';
+import { openMigratedDatabase } from '../db/setup';
+import { seedDemo, rememberDemoKey, rememberedDemoKey } from '../db/seed';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const db = await openMigratedDatabase(config);
+  const seeded = await seedDemo(db.url);
+  if (seeded && db.embedded) await rememberDemoKey(config.dataDir, seeded.apiKey);
+  const key = seeded?.apiKey ?? (db.embedded ? await rememberedDemoKey(config.dataDir) : null);
+  console.log(`Database: ${db.url}`);
+  console.log(`Demo API key: ${key ?? '(created at first seed; make another with select booking.create_api_key(1, $$label$$))'}`);
+  const stop = async () => {
+    await db.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

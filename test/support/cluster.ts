@@ -1,0 +1,54 @@
+// What the global setup hands to the test files (through the environment, the only channel
+// jest offers between the two), and the per-file fresh database built from it.
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { createDatabase, dropDatabase, withDatabase } from '../../db/postgres';
+
+export interface TestCluster {
+  adminUrl: string;
+  template?: string;
+  stop?: () => Promise<void>;
+}
+
+export const TEST_ENV = {
+  adminUrl: 'NORA_TEST_ADMIN_URL',
+  template: 'NORA_TEST_TEMPLATE',
+  apiRole: 'NORA_TEST_API_ROLE',
+} as const;
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run the tests through jest (global setup)`);
+  return value;
+}
+
+export interface TestDatabase {
+  /** Owner (superuser) connection string of this file's own database. */
+  url: string;
+  adminUrl: string;
+  apiRole: string;
+  /** Owner pool, for arranging data and calling the SQL functions as a DBA would. */
+  pool: pg.Pool;
+  drop(): Promise<void>;
+}
+
+/** A freshly migrated database of its own for one test file. */
+export async function freshDatabase(): Promise<TestDatabase> {
+  const adminUrl = required(TEST_ENV.adminUrl);
+  const template = required(TEST_ENV.template);
+  const name = `${template.replace(/_template$/, '')}_${randomBytes(4).toString('hex')}`;
+  await createDatabase(adminUrl, name, template);
+  const url = withDatabase(adminUrl, name);
+  const pool = new pg.Pool({ connectionString: url, max: 60 });
+  pool.on('error', () => undefined);
+  return {
+    url,
+    adminUrl,
+    apiRole: required(TEST_ENV.apiRole),
+    pool,
+    drop: async () => {
+      await pool.end();
+      await dropDatabase(adminUrl, name);
+    },
+  };
+}

@@ -1,0 +1,9 @@
+import { dropDatabase } from '../../db/postgres';
+import type { TestCluster } from './cluster';
+
+export default async function globalTeardown(): Promise<void> {
+  const cluster = (globalThis as { __noraCluster?: TestCluster }).__noraCluster;
+  if (!cluster) return;
+  if (cluster.template) await dropDatabase(cluster.adminUrl, cluster.template);
+  await cluster.stop?.();
+}
