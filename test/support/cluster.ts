@@ -39,7 +39,7 @@ export async function freshDatabase(): Promise<TestDatabase> {
   const name = `${template.replace(/_template$/, '')}_${randomBytes(4).toString('hex')}`;
   await createDatabase(adminUrl, name, template);
   const url = withDatabase(adminUrl, name);
-  const pool = new pg.Pool({ connectionString: url, max: 60 });
+  const pool = new pg.Pool({ connectionString: url, max: 10 });
   pool.on('error', () => undefined);
   return {
     url,

@@ -1,5 +1,5 @@
 --! Previous: -
---! Hash: sha1:4d941c6b1afa2ed33da5ba48b876825936b0285d
+--! Hash: sha1:3957d31c23e6becf3ef39a688fe09c6658440449
 --! Message: Schema, tables and constraints
 
 -- Schema, tables and the constraints that make the booking rules impossible to break,
@@ -168,7 +168,11 @@ begin
       raise exception 'A party of % is larger than this restaurant accepts (at most %).', new.guests, v_restaurant.max_guests
         using errcode = 'check_violation', constraint = 'reservations_guests_max';
     end if;
-    if new.starts_at is not null and new.ends_at is not null and new.ends_at > new.starts_at then
+    if new.ends_at <= new.starts_at then
+      raise exception 'A reservation must end after it starts.'
+        using errcode = 'check_violation', constraint = 'reservations_ends_after_start';
+    end if;
+    if new.starts_at is not null and new.ends_at is not null then
       new.during := tstzrange(new.starts_at, new.ends_at + make_interval(mins => v_restaurant.buffer_minutes), '[)');
     end if;
   end if;

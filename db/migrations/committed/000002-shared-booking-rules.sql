@@ -1,5 +1,5 @@
---! Previous: sha1:4d941c6b1afa2ed33da5ba48b876825936b0285d
---! Hash: sha1:26adb51c945003056408116bb239d5b4e245c7b1
+--! Previous: sha1:3957d31c23e6becf3ef39a688fe09c6658440449
+--! Hash: sha1:e7ab8365470ce4f3b22316370f045949d59b3be9
 --! Message: Shared booking rules
 
 -- Booking rules shared by every function: refusals with a stable SQLSTATE, stay length,

@@ -1,5 +1,5 @@
---! Previous: sha1:26adb51c945003056408116bb239d5b4e245c7b1
---! Hash: sha1:db1a51c3e0c2639664b11d26c6db7be837eaa7e4
+--! Previous: sha1:e7ab8365470ce4f3b22316370f045949d59b3be9
+--! Hash: sha1:ad89918d09498e9cd4d0935fe88666616646cedc
 --! Message: SQL API functions
 
 -- The SQL API: what DBAs call and what the HTTP server translates. Parameter names are the JSON

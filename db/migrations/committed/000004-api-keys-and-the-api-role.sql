@@ -1,5 +1,5 @@
---! Previous: sha1:db1a51c3e0c2639664b11d26c6db7be837eaa7e4
---! Hash: sha1:0b0ec43e64a04cab78e23e3bdb97f55ae1b7c3fe
+--! Previous: sha1:ad89918d09498e9cd4d0935fe88666616646cedc
+--! Hash: sha1:4868dd905fdde9f4dd212a2713a6f8707f6f0482
 --! Message: API keys and the API role
 
 -- API keys (only their hashes are stored) and the least-privilege role the HTTP server runs as.

@@ -1,0 +1,91 @@
+// Real parallel connections racing through book_table: exactly min(N, K) bookings, no overlap,
+// and no deadlock or serialization failure ever reaching the caller.
+import pg from 'pg';
+import { freshDatabase, type TestDatabase } from '../support/cluster';
+import { createRestaurant, localDate, localInstant, type Restaurant } from '../support/fixtures';
+import { refusal } from '../support/sql';
+
+let db: TestDatabase;
+let r: Restaurant;
+let day: string;
+let clients: pg.Client[];
+const RACERS = 50;
+
+beforeAll(async () => {
+  db = await freshDatabase();
+  // Seven tables seat a party of two (the six-seat min 3 and the eight-seat min 4 do not).
+  r = await createRestaurant(db.pool, {
+    tables: [[2, 1], [2, 1], [2, 1], [4, 1], [4, 2], [4, 2], [6, 2], [6, 3], [8, 4]],
+  });
+  day = await localDate(db.pool, r.timezone, 4);
+  clients = await Promise.all(
+    Array.from({ length: RACERS }, async () => {
+      const client = new pg.Client({ connectionString: db.url });
+      client.on('error', () => undefined);
+      await client.connect();
+      return client;
+    }),
+  );
+});
+afterAll(async () => {
+  await Promise.all(clients.map((client) => client.end()));
+  await db.drop();
+});
+beforeEach(() => db.pool.query('delete from booking.reservations'));
+
+type Outcome = { ok: true; tableId: string } | { ok: false; code: string; reason?: string };
+
+async function race(startsAt: (i: number) => string, guests: number): Promise<Outcome[]> {
+  return Promise.all(
+    clients.map(async (client, i): Promise<Outcome> => {
+      try {
+        const { rows } = await client.query('select table_id from booking.book_table($1, $2, $3)', [r.id, startsAt(i), guests]);
+        return { ok: true, tableId: rows[0].table_id };
+      } catch (error) {
+        const failure = await refusal(Promise.reject(error));
+        return { ok: false, code: failure.code, reason: failure.reason };
+      }
+    }),
+  );
+}
+
+async function overlaps(): Promise<number> {
+  const { rows } = await db.pool.query(`
+    select count(*)::int as n from booking.reservations a join booking.reservations b
+      on a.restaurant_id = b.restaurant_id and a.table_id = b.table_id and a.id < b.id and a.during && b.during
+     where a.status in ('confirmed', 'seated') and b.status in ('confirmed', 'seated')`);
+  return rows[0].n;
+}
+
+test(`${RACERS} connections racing for one slot where 7 tables fit get exactly 7 bookings, the rest PT409`, async () => {
+  const startsAt = await localInstant(db.pool, r.timezone, day, '20:00');
+  const outcomes = await race(() => startsAt, 2);
+  const booked = outcomes.filter((o) => o.ok);
+  expect(booked).toHaveLength(7);
+  expect(new Set(booked.map((o) => (o as { tableId: string }).tableId)).size).toBe(7);
+  const refused = outcomes.filter((o): o is Extract<Outcome, { ok: false }> => !o.ok);
+  expect(refused.map((o) => `${o.code} ${o.reason}`)).toEqual(Array(RACERS - 7).fill('PT409 all_tables_taken'));
+  expect(await overlaps()).toBe(0);
+});
+
+test('racers for overlapping but different start times never overlap and are refused only with PT409', async () => {
+  const starts = await Promise.all(['19:30', '19:45', '20:00', '20:15'].map((t) => localInstant(db.pool, r.timezone, day, t)));
+  const outcomes = await race((i) => starts[i % starts.length]!, 2);
+  const refused = outcomes.filter((o): o is Extract<Outcome, { ok: false }> => !o.ok);
+  expect(new Set(refused.map((o) => o.code))).toEqual(new Set(refused.length ? ['PT409'] : []));
+  expect(outcomes.filter((o) => o.ok)).toHaveLength(7);
+  expect(await overlaps()).toBe(0);
+});
+
+test(`${RACERS} connections booking distinct slots all succeed`, async () => {
+  // Distinct starts far enough apart not to overlap: five a day, on consecutive days.
+  const { rows } = await db.pool.query<{ at: Date }>(
+    `select ((now() at time zone $1)::date + 2 + i / 5 + make_interval(hours => 12 + 2 * (i % 5))) at time zone $1 as at
+       from generate_series(0, $2 - 1) i`,
+    [r.timezone, RACERS],
+  );
+  const starts = rows.map((row) => row.at.toISOString());
+  const outcomes = await race((i) => starts[i]!, 2);
+  expect(outcomes.filter((o) => !o.ok)).toEqual([]);
+  expect(await overlaps()).toBe(0);
+});
