@@ -48,7 +48,8 @@ function validator() {
   ajv.addFormat('ports', true);
   ajv.addFormat('subnet_ip_address', true);
   // Its `$schema` spells the draft's URI with `http:` and a `#`, which ajv does not know by that name.
-  const { $schema: _draft, ...rest } = schema;
+  const rest = { ...schema };
+  delete rest.$schema;
   return ajv.compile(withoutLegacyIds(rest) as Record<string, unknown>);
 }
 
