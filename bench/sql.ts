@@ -1,0 +1,129 @@
+// `npm run bench:sql`: the SQL functions alone, as a DBA or the server calls them.
+// book_table calls/s with 1, 8 and 32 connections on distinct slots and on one contended
+// evening; available_table_counts latency for a 50-table restaurant with a full day booked.
+// Prints JSON. A benchmark, not a test: figures vary with the machine and its load.
+import pg from 'pg';
+import { createBenchRestaurant, madridInstant, machine, measure, openBenchDatabase, type Measurement } from './support';
+
+const CONNECTIONS = [1, 8, 32];
+const SECONDS = Number(process.argv[2] ?? 5);
+
+/** Deterministic pseudo-random numbers, so every run books the same sequence. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const GRID = Array.from({ length: 12 }, (_, i) => `${19 + Math.floor(i / 4)}:${String((i % 4) * 15).padStart(2, '0')}`);
+
+async function bookDistinct(pool: pg.Pool, connections: number): Promise<Measurement> {
+  const restaurant = await createBenchRestaurant(pool, `distinct ${connections}`, '00:00', '00:00');
+  // Six starts a day, four hours apart: no two calls ever compete for a table.
+  const starts = await pool.query<{ at: Date }>(
+    `select ((now() at time zone 'Europe/Madrid')::date + 1 + i / 6 + make_interval(hours => 4 * (i % 6))) at time zone 'Europe/Madrid' as at
+       from generate_series(0, 4199) i`,
+  );
+  return measure(connections, { seconds: SECONDS, maxCalls: starts.rows.length }, async (_worker, n) => {
+    await pool.query('select booking.book_table($1, $2, 2)', [restaurant, starts.rows[n]!.at]);
+  });
+}
+
+async function bookContended(pool: pg.Pool, connections: number): Promise<Measurement & { booked: number; refused: number }> {
+  const restaurant = await createBenchRestaurant(pool, `evening ${connections}`, '19:00', '23:30');
+  const next = random(connections);
+  const evenings = new Map<number, string[]>();
+  const evening = async (day: number) => {
+    if (!evenings.has(day)) evenings.set(day, await Promise.all(GRID.map((time) => madridInstant(pool, day, time))));
+    return evenings.get(day)!;
+  };
+  let booked = 0;
+  let refused = 0;
+  // Everyone books the same evening (random times, parties of 2-6) until 150 attempts were
+  // made on it, enough to fill it and see refusals; then the next evening.
+  const result = await measure(connections, { seconds: SECONDS, maxCalls: 150 * 700 }, async (_worker, n) => {
+    const times = await evening(1 + Math.floor(n / 150));
+    const startsAt = times[Math.floor(next() * times.length)]!;
+    const guests = 2 + Math.floor(next() * 5);
+    try {
+      await pool.query('select booking.book_table($1, $2, $3)', [restaurant, startsAt, guests]);
+      booked += 1;
+    } catch (error) {
+      if ((error as pg.DatabaseError).code !== 'PT409') throw error;
+      refused += 1;
+    }
+  });
+  return { ...result, booked, refused };
+}
+
+async function availability(pool: pg.Pool) {
+  const restaurant = await createBenchRestaurant(pool, 'availability', '12:00', '23:30');
+  const next = random(7);
+  const day = 3;
+  const times = await Promise.all(
+    Array.from({ length: 38 }, (_, i) => madridInstant(pool, day, `${12 + Math.floor(i / 4)}:${String((i % 4) * 15).padStart(2, '0')}`)),
+  );
+  let reservations = 0;
+  while (reservations < 100) {
+    const startsAt = times[Math.floor(next() * times.length)]!;
+    await pool
+      .query('select booking.book_table($1, $2, $3)', [restaurant, startsAt, 2 + Math.floor(next() * 5)])
+      .then(() => (reservations += 1))
+      .catch((error: pg.DatabaseError) => {
+        if (error.code !== 'PT409') throw error;
+      });
+  }
+  const { rows } = await pool.query<{ day: string }>("select to_char((now() at time zone 'Europe/Madrid')::date + $1::int, 'YYYY-MM-DD') as day", [day]);
+  const localDay = rows[0]!.day;
+  const client = await measure(1, { seconds: SECONDS, maxCalls: 5000 }, async () => {
+    await pool.query('select * from booking.available_table_counts($1, $2, 4)', [restaurant, localDay]);
+  });
+  // Database time alone, without the round trip: EXPLAIN ANALYZE's execution time.
+  const serverTimes: number[] = [];
+  for (let i = 0; i < 200; i += 1) {
+    const plan = await pool.query('explain (analyze, format json) select * from booking.available_table_counts($1, $2, 4)', [restaurant, localDay]);
+    serverTimes.push(plan.rows[0]['QUERY PLAN'][0]['Execution Time'] as number);
+  }
+  serverTimes.sort((a, b) => a - b);
+  return {
+    tables: 50,
+    reservations,
+    client,
+    databaseMs: { p50: serverTimes[100], p99: serverTimes[197] },
+  };
+}
+
+async function main(): Promise<void> {
+  const db = await openBenchDatabase();
+  const results: Record<string, unknown> = { machine: { ...machine(), postgres: db.serverVersion }, secondsPerRun: SECONDS };
+  try {
+    for (const connections of CONNECTIONS) {
+      const pool = new pg.Pool({ connectionString: db.url, max: connections });
+      try {
+        results[`book_table distinct slots, ${connections} connections`] = await bookDistinct(pool, connections);
+        results[`book_table one contended evening, ${connections} connections`] = await bookContended(pool, connections);
+      } finally {
+        await pool.end();
+      }
+    }
+    const pool = new pg.Pool({ connectionString: db.url, max: 2 });
+    try {
+      results['available_table_counts, 50 tables, full day'] = await availability(pool);
+    } finally {
+      await pool.end();
+    }
+  } finally {
+    await db.close();
+  }
+  console.log(JSON.stringify(results, null, 2));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,129 @@
+// Shared by the benchmarks: a throwaway migrated database, benchmark restaurants, and a
+// closed-loop measurement of calls per second and latency percentiles.
+import os from 'node:os';
+import pg from 'pg';
+import { loadConfig } from '../server/config';
+import { createDatabase, dropDatabase, makeTemporaryDataDir, startEmbedded, withDatabase } from '../db/postgres';
+import { migrateDatabase } from '../db/migrate';
+
+export interface BenchDatabase {
+  url: string;
+  apiRole: string;
+  serverVersion: string;
+  close(): Promise<void>;
+}
+
+/** A fresh migrated database on DATABASE_URL's server, or on a throwaway embedded PostgreSQL. */
+export async function openBenchDatabase(): Promise<BenchDatabase> {
+  const config = loadConfig();
+  let adminUrl: string;
+  let stop = async () => {};
+  if (config.databaseUrl) {
+    adminUrl = withDatabase(config.databaseUrl, 'postgres');
+  } else {
+    const server = await startEmbedded({ dataDir: await makeTemporaryDataDir(), persistent: false });
+    adminUrl = server.adminUrl;
+    stop = () => server.stop();
+  }
+  const name = `nora_bench_${process.pid}`;
+  await createDatabase(adminUrl, name);
+  const url = withDatabase(adminUrl, name);
+  await migrateDatabase({ databaseUrl: url, apiRole: config.apiRole });
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const { rows } = await client.query<{ v: string }>("select current_setting('server_version') as v");
+  await client.end();
+  return {
+    url,
+    apiRole: config.apiRole,
+    serverVersion: rows[0]!.v,
+    close: async () => {
+      await dropDatabase(adminUrl, name);
+      await stop();
+    },
+  };
+}
+
+/** 50 tables of 2 to 8 seats, open every day from `opens` to `closes` (local, Europe/Madrid). */
+export async function createBenchRestaurant(pool: pg.Pool, name: string, opens: string, closes: string): Promise<string> {
+  const { rows } = await pool.query<{ id: string }>(
+    "insert into booking.restaurants (name, timezone, booking_horizon_days) values ($1, 'Europe/Madrid', 730) returning id",
+    [name],
+  );
+  const id = rows[0]!.id;
+  await pool.query(
+    `insert into booking.opening_hours (restaurant_id, weekday, opens, closes)
+     select $1, d, $2, $3 from generate_series(1, 7) d`,
+    [id, opens, closes],
+  );
+  await pool.query(
+    `insert into booking.tables (restaurant_id, name, capacity, min_guests)
+     select $1, 'T' || n, (array[2, 2, 4, 4, 6, 8])[1 + n % 6], 1 from generate_series(1, 50) n`,
+    [id],
+  );
+  return id;
+}
+
+/** The instant of local `time` on the day `days` from today, in Europe/Madrid. */
+export async function madridInstant(pool: pg.Pool, days: number, time: string): Promise<string> {
+  const { rows } = await pool.query<{ at: Date }>(
+    "select ((now() at time zone 'Europe/Madrid')::date + $1::int + $2::time) at time zone 'Europe/Madrid' as at",
+    [days, time],
+  );
+  return rows[0]!.at.toISOString();
+}
+
+export interface Measurement {
+  calls: number;
+  seconds: number;
+  perSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+export function summarize(latencies: number[], seconds: number): Measurement {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const round = (n: number) => Math.round(n * 100) / 100;
+  return {
+    calls: sorted.length,
+    seconds: round(seconds),
+    perSecond: round(sorted.length / seconds),
+    p50Ms: round(percentile(sorted, 50)),
+    p99Ms: round(percentile(sorted, 99)),
+  };
+}
+
+/**
+ * Runs `call` from `workers` concurrent loops until `seconds` have passed or `maxCalls` were
+ * made; each worker gets its own index. Returns the latency summary.
+ */
+export async function measure(
+  workers: number,
+  limits: { seconds: number; maxCalls: number },
+  call: (worker: number, n: number) => Promise<void>,
+): Promise<Measurement> {
+  const latencies: number[] = [];
+  const started = performance.now();
+  const deadline = started + limits.seconds * 1000;
+  let issued = 0;
+  await Promise.all(
+    Array.from({ length: workers }, async (_, worker) => {
+      while (performance.now() < deadline && issued < limits.maxCalls) {
+        const n = issued++;
+        const t0 = performance.now();
+        await call(worker, n);
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  return summarize(latencies, (performance.now() - started) / 1000);
+}
+
+export function machine(): { cpus: number; cpu: string; node: string } {
+  return { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', node: process.version };
+}
