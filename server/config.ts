@@ -2,6 +2,9 @@
 // at start-up. Everything else receives a Config.
 import { z } from 'zod';
 
+const flag = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
+const positiveInt = (max: number) => z.coerce.number().int().min(1).max(max);
+
 const schema = z.object({
   DATABASE_URL: z.url().optional(),
   API_DATABASE_URL: z.url().optional(),
@@ -11,6 +14,23 @@ const schema = z.object({
     .default('nora_api'),
   DATA_DIR: z.string().min(1).default('.data'),
   EMBEDDED_PG_PORT: z.coerce.number().int().min(1024).max(65535).default(54329),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DB_POOL_SIZE: positiveInt(500).default(20),
+  DB_CONNECTION_TIMEOUT_MS: positiveInt(600_000).default(5000),
+  DB_STATEMENT_TIMEOUT_MS: positiveInt(600_000).default(10_000),
+  DB_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
+  API_KEY_CACHE_TTL_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
+  BODY_LIMIT: z
+    .string()
+    .regex(/^\d+(b|kb|mb)$/i, 'a size such as 100kb')
+    .default('32kb'),
+  RATE_LIMIT_WINDOW_MS: positiveInt(86_400_000).default(60_000),
+  RATE_LIMIT_MAX: positiveInt(10_000_000).default(600),
+  REDIS_URL: z.url().optional(),
+  VALIDATE_RESPONSES: flag.default(false),
+  SHUTDOWN_TIMEOUT_MS: positiveInt(600_000).default(10_000),
 });
 
 export type Config = ReturnType<typeof parseConfig>;
@@ -28,6 +48,20 @@ function parseConfig(env: NodeJS.ProcessEnv) {
     apiRole: c.DATABASE_API_ROLE,
     dataDir: c.DATA_DIR,
     embeddedPort: c.EMBEDDED_PG_PORT,
+    port: c.PORT,
+    host: c.HOST,
+    logLevel: c.LOG_LEVEL,
+    pool: {
+      size: c.DB_POOL_SIZE,
+      connectionTimeoutMs: c.DB_CONNECTION_TIMEOUT_MS,
+      statementTimeoutMs: c.DB_STATEMENT_TIMEOUT_MS,
+      retries: c.DB_RETRIES,
+    },
+    keyCacheTtlMs: c.API_KEY_CACHE_TTL_MS,
+    bodyLimit: c.BODY_LIMIT,
+    rateLimit: { windowMs: c.RATE_LIMIT_WINDOW_MS, max: c.RATE_LIMIT_MAX, redisUrl: c.REDIS_URL },
+    validateResponses: c.VALIDATE_RESPONSES,
+    shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
   };
 }
 

@@ -1,18 +1,30 @@
-// `npm start`: the database (embedded unless DATABASE_URL is set) up, migrated and seeded,
-// then running until Ctrl-C.
+// `npm start`: the database (embedded unless DATABASE_URL is set) up, migrated and seeded, then
+// the API on PORT until SIGTERM or Ctrl-C.
 import { loadConfig } from './config';
+import { createLogger } from './logger';
+import { startApi } from './server';
 import { openMigratedDatabase } from '../db/setup';
 import { seedDemo, rememberDemoKey, rememberedDemoKey } from '../db/seed';
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  const logger = createLogger(config.logLevel);
   const db = await openMigratedDatabase(config);
   const seeded = await seedDemo(db.url);
   if (seeded && db.embedded) await rememberDemoKey(config.dataDir, seeded.apiKey);
   const key = seeded?.apiKey ?? (db.embedded ? await rememberedDemoKey(config.dataDir) : null);
+  const api = await startApi(config, logger, db.url).catch(async (error: unknown) => {
+    await db.close();
+    throw error;
+  });
+  const shown = api.url.replace('://0.0.0.0:', '://127.0.0.1:');
   console.log(`Database: ${db.url}`);
   console.log(`Demo API key: ${key ?? '(created at first seed; make another with select booking.create_api_key(1, $$label$$))'}`);
-  const stop = async () => {
+  console.log(`API: ${shown}`);
+  console.log(`Docs: ${shown}/docs`);
+  const stop = async (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    await api.close();
     await db.close();
     process.exit(0);
   };

@@ -1,0 +1,56 @@
+// The Express application: production middleware, the contract's validation, the routes, and
+// the one error handler. Everything it talks to is passed in, so tests build it around their
+// own database.
+import express, { type ErrorRequestHandler } from 'express';
+import helmet from 'helmet';
+import type { Store } from 'express-rate-limit';
+import type { Logger } from 'pino';
+import type { Config } from './config';
+import type { Queries } from './db';
+import { authenticate } from './auth';
+import { errorPayload, refusal, toApiError } from './errors';
+import { requestLogger } from './logger';
+import { validateAgainstSpec } from './openapi';
+import { limitPerApiKey } from './rate-limit';
+import { availabilityRoutes } from './routes/availability';
+import { clientRoutes } from './routes/clients';
+import { docsRoutes } from './routes/docs';
+import { healthRoutes } from './routes/health';
+import { reservationRoutes } from './routes/reservations';
+import { rpcRoutes } from './routes/rpc';
+
+export interface AppDependencies {
+  config: Pick<Config, 'bodyLimit' | 'keyCacheTtlMs' | 'rateLimit' | 'validateResponses'>;
+  queries: Queries;
+  logger: Logger;
+  /** Applied migrations /ready expects. */
+  committedMigrations: string[];
+  /** Shared rate-limit counts (Redis); in-process memory when absent. */
+  rateLimitStore?: Store;
+}
+
+export function createApp({ config, queries, logger, committedMigrations, rateLimitStore }: AppDependencies): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  // Plain http on a LAN address must still load the docs page's own scripts.
+  app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
+  app.use(requestLogger(logger));
+  app.use(healthRoutes(queries, committedMigrations, logger));
+  app.use(docsRoutes());
+  app.use(['/api', '/rpc'], authenticate(queries, config.keyCacheTtlMs), limitPerApiKey(config.rateLimit, rateLimitStore));
+  app.use(express.json({ limit: config.bodyLimit, type: 'application/json' }));
+  app.use(validateAgainstSpec(config.validateResponses));
+  const restaurant = '/api/restaurants/:restId';
+  app.use(restaurant, availabilityRoutes(queries), reservationRoutes(queries), clientRoutes(queries));
+  app.use('/rpc', rpcRoutes(queries));
+  app.use((_req, _res, next) => next(refusal(404, 'not_found', 'No such route.', 'route_not_found', 'See /openapi.yaml for the routes.')));
+  const handleError: ErrorRequestHandler = (error, req, res, _next) => {
+    const apiError = toApiError(error, String(req.id));
+    if (apiError.status >= 500) req.log.error({ err: error }, 'request failed');
+    res.set(apiError.headers);
+    res.status(apiError.status).json(errorPayload(apiError, req.originalUrl.startsWith('/api/')));
+  };
+  app.use(handleError);
+  return app;
+}

@@ -1,0 +1,351 @@
+// The one module that talks to PostgreSQL: the API role's pool, the transaction helper that
+// records the channel and key label for reservation_events, and every statement the routes run.
+// The statements build the response JSON in SQL, so TypeScript never reshapes rows.
+import pg from 'pg';
+import type { Logger } from 'pino';
+import type { Config } from './config';
+import { isRetryable } from './errors';
+
+export interface Actor {
+  channel: 'api' | 'rpc';
+  label: string;
+}
+
+export type Json = Record<string, unknown>;
+
+export interface DatabaseOptions {
+  /** Connection string; the pool switches to `role` on connect unless it is null. */
+  url: string;
+  role: string | null;
+  pool: Config['pool'];
+  logger: Logger;
+}
+
+export function apiDatabaseOptions(config: Config, ownerUrl: string | undefined, logger: Logger): DatabaseOptions {
+  const url = config.apiDatabaseUrl ?? ownerUrl ?? config.databaseUrl;
+  if (!url) throw new Error('no database to connect to: set DATABASE_URL or API_DATABASE_URL');
+  return { url, role: config.apiDatabaseUrl ? null : config.apiRole, pool: config.pool, logger };
+}
+
+export class Database {
+  readonly pool: pg.Pool;
+  private readonly retries: number;
+  private readonly logger: Logger;
+
+  constructor(options: DatabaseOptions) {
+    // Startup options apply before the first statement: every connection runs as the API role,
+    // and timestamps come out in UTC whatever the server's default.
+    const startup = ['-c TimeZone=UTC'];
+    if (options.role) startup.push(`-c role=${options.role}`);
+    this.pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.pool.size,
+      connectionTimeoutMillis: options.pool.connectionTimeoutMs,
+      statement_timeout: options.pool.statementTimeoutMs,
+      idleTimeoutMillis: 30_000,
+      application_name: 'nora-api',
+      options: startup.join(' '),
+    });
+    this.retries = options.pool.retries;
+    this.logger = options.logger;
+    // An idle connection that dies (server restart) must not crash the process.
+    this.pool.on('error', (error) => this.logger.warn({ err: error }, 'idle database connection failed'));
+  }
+
+  /** One statement on a pooled connection; the connection's own errors are logged, not thrown. */
+  private async withClient<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    const onError = (error: Error) => this.logger.warn({ err: error }, 'database connection failed while in use');
+    client.on('error', onError);
+    let broken: Error | undefined;
+    try {
+      return await work(client);
+    } catch (error) {
+      if (!(error as { code?: unknown }).code) broken = error as Error;
+      throw error;
+    } finally {
+      client.off('error', onError);
+      client.release(broken);
+    }
+  }
+
+  async read<T = Json>(sql: string, params: unknown[]): Promise<T[]> {
+    return this.withClient(async (client) => (await client.query(sql, params)).rows as T[]);
+  }
+
+  /**
+   * Runs `work` in a transaction that tells the history trigger who acts, retrying it when
+   * PostgreSQL reports a serialization failure or deadlock.
+   */
+  async transaction<T>(actor: Actor, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.withClient(async (client) => {
+          await client.query('begin');
+          try {
+            await client.query("select set_config('nora.channel', $1, true), set_config('nora.actor', $2, true)", [actor.channel, actor.label]);
+            const result = await work(client);
+            await client.query('commit');
+            return result;
+          } catch (error) {
+            await client.query('rollback').catch(() => undefined);
+            throw error;
+          }
+        });
+      } catch (error) {
+        if (!isRetryable(error) || attempt >= this.retries) throw error;
+      }
+    }
+  }
+
+  async write<T = Json>(actor: Actor, sql: string, params: unknown[]): Promise<T> {
+    return this.transaction(actor, async (client) => (await client.query(sql, params)).rows[0] as T);
+  }
+
+  close(): Promise<void> {
+    return this.pool.end();
+  }
+}
+
+export interface ApiKeyScope {
+  keyId: number;
+  restaurantId: number | null;
+  label: string;
+}
+
+const reservationFields = (r: string, start: 'starts_at' | 'date') => `
+  'id', ${r}.id, 'restaurant_id', ${r}.restaurant_id, 'table_id', ${r}.table_id, 'client_id', ${r}.client_id,
+  '${start}', ${r}.starts_at, 'ends_at', ${r}.ends_at, 'guests', ${r}.guests, 'status', ${r}.status,
+  'notes', ${r}.notes, 'created_at', ${r}.created_at, 'updated_at', ${r}.updated_at`;
+const rpcReservation = (r: string) => `json_build_object(${reservationFields(r, 'starts_at')}, 'idempotency_key', ${r}.idempotency_key)`;
+const legacyReservation = (r: string) => `json_build_object(${reservationFields(r, 'date')})`;
+const legacyBooking = (r: string) => `
+  select json_build_object('reservation', ${legacyReservation('r')},
+                           'table', json_build_object('id', t.id, 'name', t.name, 'capacity', t.capacity)) as data
+  from ${r} r join booking.tables t on t.restaurant_id = r.restaurant_id and t.id = r.table_id`;
+const clientJson = (c: string) => `json_build_object('id', ${c}.id, 'restaurant_id', ${c}.restaurant_id, 'email', ${c}.email,
+  'name', ${c}.name, 'phone', ${c}.phone, 'notes', ${c}.notes, 'created_at', ${c}.created_at, 'updated_at', ${c}.updated_at)`;
+const restaurantExists = 'exists (select 1 from booking.restaurants where id = $1)';
+
+/** The routes' statements; each returns the JSON a route sends, or null when nothing matched. */
+export function queries(db: Database) {
+  const one = async (sql: string, params: unknown[]): Promise<Json | null> =>
+    ((await db.read<{ data: Json | null }>(sql, params))[0]?.data ?? null);
+
+  return {
+    async resolveApiKey(key: string): Promise<ApiKeyScope | null> {
+      const rows = await db.read<{ key_id: string; restaurant_id: string | null; label: string }>(
+        'select key_id, restaurant_id, label from booking.resolve_api_key($1)',
+        [key],
+      );
+      const row = rows[0];
+      return row ? { keyId: Number(row.key_id), restaurantId: row.restaurant_id === null ? null : Number(row.restaurant_id), label: row.label } : null;
+    },
+
+    async restaurantExists(restaurantId: number): Promise<boolean> {
+      return (await db.read<{ found: boolean }>(`select ${restaurantExists} as found`, [restaurantId]))[0]!.found;
+    },
+
+    availability: (restaurantId: number, day: string, guests: number, time: string | null) =>
+      one(
+        `select json_build_object(
+           'availableSlots', coalesce(json_agg(local_time order by starts_at) filter (where tables_available > 0), '[]'),
+           'tablesAvailable', coalesce(case when $4::text is null then max(tables_available)
+                                            else max(tables_available) filter (where local_time = $4) end, 0),
+           'slots', coalesce(json_agg(json_build_object('time', local_time, 'startsAt', starts_at, 'tablesAvailable', tables_available)
+                                      order by starts_at), '[]')) as data
+         from booking.available_table_counts($1, $2, $3)`,
+        [restaurantId, day, guests, time],
+      ),
+
+    tableCounts: (restaurantId: number, day: string, guests: number) =>
+      one(
+        `select coalesce(json_agg(json_build_object('starts_at', starts_at, 'local_time', local_time, 'tables_available', tables_available)
+                                  order by starts_at), '[]') as data
+         from booking.available_table_counts($1, $2, $3)`,
+        [restaurantId, day, guests],
+      ),
+
+    async bookLegacy(
+      actor: Actor,
+      restaurantId: number,
+      booking: { date: string; guests: number; client_id?: number; table_id?: number; notes?: string },
+      client: { email: string; name?: string; phone?: string } | undefined,
+      idempotencyKey: string | null,
+    ): Promise<Json> {
+      return db.transaction(actor, async (tx) => {
+        let clientId = booking.client_id ?? null;
+        if (client) {
+          const upserted = await tx.query<{ id: string }>('select id from booking.upsert_client($1, $2, $3, $4)', [
+            restaurantId,
+            client.email,
+            client.name ?? null,
+            client.phone ?? null,
+          ]);
+          clientId = Number(upserted.rows[0]!.id);
+        }
+        const { rows } = await tx.query<{ data: Json }>(
+          `with r as (select * from booking.book_table($1, $2, $3, $4, $5, $6, $7)) ${legacyBooking('r')}`,
+          [restaurantId, booking.date, booking.guests, clientId, booking.table_id ?? null, idempotencyKey, booking.notes ?? null],
+        );
+        return rows[0]!.data;
+      });
+    },
+
+    rescheduleLegacy: async (actor: Actor, restaurantId: number, id: number, change: { date?: string; guests?: number; table_id?: number }) =>
+      (
+        await db.write<{ data: Json }>(
+          actor,
+          `with r as (select * from booking.reschedule_reservation($1, $2, $3, $4, $5)) ${legacyBooking('r')}`,
+          [restaurantId, id, change.date ?? null, change.guests ?? null, change.table_id ?? null],
+        )
+      ).data,
+
+    cancelLegacy: async (actor: Actor, restaurantId: number, id: number) =>
+      (await db.write<{ data: Json }>(actor, `with r as (select * from booking.cancel_reservation($1, $2)) ${legacyBooking('r')}`, [restaurantId, id]))
+        .data,
+
+    reservation: (restaurantId: number, id: number) =>
+      one(`with r as (select * from booking.reservations where restaurant_id = $1 and id = $2) ${legacyBooking('r')}`, [restaurantId, id]),
+
+    reservationsOfDay: (restaurantId: number, day: string, status: string | null, clientId: number | null) =>
+      one(
+        `select json_build_object('reservations', coalesce(json_agg(${legacyReservation('x')} order by x.starts_at, x.id), '[]')) as data
+         from booking.restaurants r
+         left join booking.reservations x
+           on x.restaurant_id = r.id
+          and x.starts_at >= $2::date::timestamp at time zone r.timezone
+          and x.starts_at < ($2::date + 1)::timestamp at time zone r.timezone
+          and ($3::text is null or x.status = $3)
+          and ($4::bigint is null or x.client_id = $4)
+         where r.id = $1
+         group by r.id`,
+        [restaurantId, day, status, clientId],
+      ),
+
+    history: (restaurantId: number, id: number) =>
+      one(
+        `select json_build_object('events', coalesce(json_agg(json_build_object(
+                  'id', e.id, 'reservation_id', e.reservation_id, 'at', e.at, 'action', e.action,
+                  'old_status', e.old_status, 'new_status', e.new_status, 'old_starts_at', e.old_starts_at,
+                  'new_starts_at', e.new_starts_at, 'old_table_id', e.old_table_id, 'new_table_id', e.new_table_id,
+                  'old_guests', e.old_guests, 'new_guests', e.new_guests, 'channel', e.channel, 'actor', e.actor)
+                  order by e.at, e.id) filter (where e.id is not null), '[]')) as data
+         from booking.reservations r
+         left join booking.reservation_events e on e.restaurant_id = r.restaurant_id and e.reservation_id = r.id
+         where r.restaurant_id = $1 and r.id = $2
+         group by r.id`,
+        [restaurantId, id],
+      ),
+
+    // Keyset pagination on id: stable while guests are added, and one index range per page.
+    clientsPage: (restaurantId: number, search: string | null, limit: number, after: number | null) =>
+      one(
+        `with p as (select '%' || replace(replace(replace($2::text, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%' as pattern),
+         page as (
+           select c.* from booking.clients c, p
+           where c.restaurant_id = $1
+             and ($3::bigint is null or c.id > $3)
+             and ($2::text is null or c.email ilike p.pattern or c.name ilike p.pattern or c.phone ilike p.pattern)
+           order by c.id
+           limit $4::int + 1
+         ),
+         shown as (select * from page order by id limit $4::int)
+         select json_build_object(
+           'clients', coalesce((select json_agg(${clientJson('shown')} order by shown.id) from shown), '[]'),
+           'next_cursor', case when (select count(*) from page) > $4::int then (select max(id) from shown)::text end) as data
+         where ${restaurantExists}`,
+        [restaurantId, search, after, limit],
+      ),
+
+    client: (restaurantId: number, id: number) =>
+      one(`select ${clientJson('c')} as data from booking.clients c where c.restaurant_id = $1 and c.id = $2`, [restaurantId, id]),
+
+    clientReservations: (restaurantId: number, id: number) =>
+      one(
+        `select json_build_object('reservations', coalesce(json_agg(${legacyReservation('x')} order by x.starts_at desc, x.id desc)
+                                                           filter (where x.id is not null), '[]')) as data
+         from booking.clients c
+         left join booking.reservations x on x.restaurant_id = c.restaurant_id and x.client_id = c.id
+         where c.restaurant_id = $1 and c.id = $2
+         group by c.id`,
+        [restaurantId, id],
+      ),
+
+    createClient: async (actor: Actor, restaurantId: number, c: { email: string; name?: string; phone?: string; notes?: string }) =>
+      (
+        await db.write<{ data: Json }>(actor, `select ${clientJson('c')} as data from booking.create_client($1, $2, $3, $4, $5) c`, [
+          restaurantId,
+          c.email,
+          c.name ?? null,
+          c.phone ?? null,
+          c.notes ?? null,
+        ])
+      ).data,
+
+    updateClient: async (actor: Actor, restaurantId: number, id: number, c: { email?: string; name?: string; phone?: string; notes?: string }) =>
+      (
+        await db.write<{ data: Json }>(actor, `select ${clientJson('c')} as data from booking.update_client($1, $2, $3, $4, $5, $6) c`, [
+          restaurantId,
+          id,
+          c.email ?? null,
+          c.name ?? null,
+          c.phone ?? null,
+          c.notes ?? null,
+        ])
+      ).data,
+
+    deleteClient: async (actor: Actor, restaurantId: number, id: number) =>
+      (await db.write<{ outcome: string }>(actor, 'select booking.delete_client($1, $2) as outcome', [restaurantId, id])).outcome,
+
+    rpcBookTable: async (
+      actor: Actor,
+      a: { restaurant_id: number; starts_at: string; guests: number; client_id?: number | null; table_id?: number | null; notes?: string | null },
+      idempotencyKey: string | null,
+    ) =>
+      (
+        await db.write<{ data: Json }>(actor, `select ${rpcReservation('r')} as data from booking.book_table($1, $2, $3, $4, $5, $6, $7) r`, [
+          a.restaurant_id,
+          a.starts_at,
+          a.guests,
+          a.client_id ?? null,
+          a.table_id ?? null,
+          idempotencyKey,
+          a.notes ?? null,
+        ])
+      ).data,
+
+    rpcUpsertClient: async (actor: Actor, a: { restaurant_id: number; email: string; name?: string | null; phone?: string | null }) =>
+      (
+        await db.write<{ data: Json }>(actor, `select ${clientJson('c')} as data from booking.upsert_client($1, $2, $3, $4) c`, [
+          a.restaurant_id,
+          a.email,
+          a.name ?? null,
+          a.phone ?? null,
+        ])
+      ).data,
+
+    rpcCancelReservation: async (actor: Actor, a: { restaurant_id: number; reservation_id: number }) =>
+      (await db.write<{ data: Json }>(actor, `select ${rpcReservation('r')} as data from booking.cancel_reservation($1, $2) r`, [a.restaurant_id, a.reservation_id]))
+        .data,
+
+    rpcRescheduleReservation: async (
+      actor: Actor,
+      a: { restaurant_id: number; reservation_id: number; starts_at?: string | null; guests?: number | null; table_id?: number | null },
+    ) =>
+      (
+        await db.write<{ data: Json }>(
+          actor,
+          `select ${rpcReservation('r')} as data from booking.reschedule_reservation($1, $2, $3, $4, $5) r`,
+          [a.restaurant_id, a.reservation_id, a.starts_at ?? null, a.guests ?? null, a.table_id ?? null],
+        )
+      ).data,
+
+    async appliedMigrations(): Promise<string[]> {
+      const rows = await db.read<{ filename: string }>('select filename from graphile_migrate.migrations order by filename', []);
+      return rows.map((row) => row.filename);
+    },
+  };
+}
+
+export type Queries = ReturnType<typeof queries>;

@@ -1,0 +1,31 @@
+// Shared by the legacy routers: the {"success":true,"data":…} envelope and the path ids, which
+// the OpenAPI validator has already checked to be positive integers.
+import type { Request, Response } from 'express';
+import type { Json } from '../db';
+import { refusal } from '../errors';
+import { requireRestaurant } from '../auth';
+
+export function send(res: Response, data: unknown, status = 200): void {
+  res.status(status).json({ success: true, data });
+}
+
+/** The path's restaurant, refused with 403 when the key belongs to another one. */
+export function restaurantOf(req: Request, res: Response): number {
+  return requireRestaurant(res, Number(req.params.restId));
+}
+
+export function idOf(req: Request): number {
+  return Number(req.params.id);
+}
+
+export function found(data: Json | null, what: 'restaurant' | 'reservation' | 'client'): Json {
+  if (data === null) {
+    throw refusal(404, 'PT404', `That ${what} does not exist.`, `${what}_not_found`, `Check the ${what} id.`);
+  }
+  return data;
+}
+
+export function queryString(req: Request, name: string): string | null {
+  const value = req.query[name];
+  return typeof value === 'string' ? value : null;
+}
