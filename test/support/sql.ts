@@ -34,6 +34,7 @@ export interface Booking {
   guests: number;
   status: string;
   client_id: string | null;
+  updated_at: Date;
 }
 
 export async function book(
