@@ -84,7 +84,8 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<RunningPo
     password: PASSWORD,
     authMethod: 'scram-sha-256',
     persistent: options.persistent,
-    createPostgresUser: true,
+    // Only root needs (and may create) the `postgres` OS user; anyone else runs PostgreSQL as themselves.
+    createPostgresUser: os.userInfo().uid === 0,
     initdbFlags: ['--encoding=UTF8', '--locale=C'],
     postgresFlags: flags,
     onLog: remember,
