@@ -1,5 +1,5 @@
 --! Previous: -
---! Hash: sha1:3957d31c23e6becf3ef39a688fe09c6658440449
+--! Hash: sha1:e7d9ddbe57bad9da55291a190a871fdae07993a5
 --! Message: Schema, tables and constraints
 
 -- Schema, tables and the constraints that make the booking rules impossible to break,
@@ -21,7 +21,7 @@ create function booking_private.is_valid_timezone(tz text) returns boolean
 comment on function booking_private.is_valid_timezone(text) is 'True when tz is an IANA time zone name known to this server (abbreviations and POSIX strings are refused).';
 
 create function booking_private.touch_updated_at() returns trigger
-  language plpgsql
+  language plpgsql volatile
   as $$
 begin
   new.updated_at := now();
@@ -157,7 +157,7 @@ create index reservations_day_idx on booking.reservations (restaurant_id, starts
 -- The buffer lives on the restaurant, so `during` is derived here rather than as a generated
 -- column; doing it in a trigger means a raw INSERT by a DBA is guarded exactly like the API.
 create function booking_private.reservation_defaults() returns trigger
-  language plpgsql
+  language plpgsql volatile
   as $$
 declare
   v_restaurant booking.restaurants;
@@ -207,7 +207,7 @@ comment on table booking.reservation_events is 'Append-only history of every res
 create index reservation_events_reservation_idx on booking.reservation_events (reservation_id, at);
 
 create function booking_private.forbid_change() returns trigger
-  language plpgsql
+  language plpgsql volatile
   as $$
 begin
   raise exception 'reservation_events is append-only'
@@ -219,7 +219,7 @@ create trigger _100_append_only before update on booking.reservation_events
   for each row execute function booking_private.forbid_change();
 
 create function booking_private.record_reservation_event() returns trigger
-  language plpgsql
+  language plpgsql volatile
   as $$
 declare
   v_action text;

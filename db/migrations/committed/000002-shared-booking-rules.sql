@@ -1,12 +1,12 @@
---! Previous: sha1:3957d31c23e6becf3ef39a688fe09c6658440449
---! Hash: sha1:e7ab8365470ce4f3b22316370f045949d59b3be9
+--! Previous: sha1:e7d9ddbe57bad9da55291a190a871fdae07993a5
+--! Hash: sha1:efda1980e2c5d8739508e873846553ba92332a14
 --! Message: Shared booking rules
 
 -- Booking rules shared by every function: refusals with a stable SQLSTATE, stay length,
 -- service periods, the bookability check and the table picker.
 
 create function booking_private.refuse(p_code text, p_message text, p_detail jsonb, p_hint text default null) returns void
-  language plpgsql
+  language plpgsql volatile
   as $$
 begin
   raise exception using errcode = p_code, message = p_message, detail = p_detail::text, hint = coalesce(p_hint, '');

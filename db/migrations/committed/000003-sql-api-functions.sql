@@ -1,5 +1,5 @@
---! Previous: sha1:e7ab8365470ce4f3b22316370f045949d59b3be9
---! Hash: sha1:ad89918d09498e9cd4d0935fe88666616646cedc
+--! Previous: sha1:efda1980e2c5d8739508e873846553ba92332a14
+--! Hash: sha1:bd58857fa5ec1cd8737312174c5c4c1c546207ee
 --! Message: SQL API functions
 
 -- The SQL API: what DBAs call and what the HTTP server translates. Parameter names are the JSON

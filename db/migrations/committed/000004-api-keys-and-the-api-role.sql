@@ -1,5 +1,5 @@
---! Previous: sha1:ad89918d09498e9cd4d0935fe88666616646cedc
---! Hash: sha1:4868dd905fdde9f4dd212a2713a6f8707f6f0482
+--! Previous: sha1:bd58857fa5ec1cd8737312174c5c4c1c546207ee
+--! Hash: sha1:765b3a6c96fe9777ac7b04d43a004b900daa4914
 --! Message: API keys and the API role
 
 -- API keys (only their hashes are stored) and the least-privilege role the HTTP server runs as.
