@@ -5,6 +5,9 @@ import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { migrate, type Settings } from 'graphile-migrate';
 import { Logger } from '@graphile/logger';
+// graphile-migrate keeps its pool open for a moment after migrating and exits the process if
+// that pool sees an error (a database restarted or dropped right after); we close it at once.
+import { clearAllPools } from 'graphile-migrate/dist/pgReal';
 
 const root = path.resolve(__dirname, '..');
 const gmrc = JSON.parse(readFileSync(path.join(root, '.gmrc'), 'utf8')) as Settings;
@@ -27,6 +30,7 @@ export async function migrateDatabase({ databaseUrl, apiRole, verbose }: Migrate
     placeholders: { ':DATABASE_API_ROLE': apiRole },
     ...(verbose ? {} : { logger: silent }),
   });
+  clearAllPools();
 }
 
 /** Names of the committed migrations, in order; `/ready` compares them with the database. */
