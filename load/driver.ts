@@ -15,7 +15,6 @@ import { startApiProcess, type ApiProcess } from './server-process';
 
 /** Settings the driver gives the API it starts: the load must not be throttled by the per-key limit. */
 export const loadServerEnv: NodeJS.ProcessEnv = {
-  RATE_LIMIT_PER_MINUTE: '1000000',
   RATE_LIMIT_MAX: '1000000',
   LOG_LEVEL: 'warn',
 };

@@ -17,8 +17,16 @@ export interface LedgerData {
   bookings: AcknowledgedBooking[];
   /** Bookings sent that got no response (they may or may not exist). */
   unansweredBookings: number;
+  /** Those of them whose request is known, so a client can replay its Idempotency-Key. */
+  unanswered: UnansweredBooking[];
   /** Responses with a 5xx status, by status. */
   serverErrors: Record<string, number>;
+}
+
+export interface UnansweredBooking {
+  restaurantId: string;
+  idempotencyKey: string;
+  body: unknown;
 }
 
 interface ReservationView {
@@ -47,6 +55,7 @@ export function reservationFromBody(body: string): ReservationView | null {
 export class Ledger {
   private readonly bookings = new Map<string, AcknowledgedBooking>();
   unansweredBookings = 0;
+  readonly unanswered: UnansweredBooking[] = [];
   readonly serverErrors: Record<string, number> = {};
   /** Responses we could not read a reservation from although the status said success. */
   unreadable = 0;
@@ -55,9 +64,13 @@ export class Ledger {
     if (status >= 500) this.serverErrors[status] = (this.serverErrors[status] ?? 0) + 1;
   }
 
-  booked(restaurantId: string, idempotencyKey: string, status: number, body: string): AcknowledgedBooking | null {
+  /** Records a booking's answer; `request` is its body, kept when no answer came (for a replay). */
+  booked(restaurantId: string, idempotencyKey: string, status: number, body: string, request?: unknown): AcknowledgedBooking | null {
     this.status(status);
-    if (status === 0) this.unansweredBookings += 1;
+    if (status === 0) {
+      this.unansweredBookings += 1;
+      if (request !== undefined) this.unanswered.push({ restaurantId, idempotencyKey, body: request });
+    }
     if (status !== 201 && status !== 200) return null;
     const view = reservationFromBody(body);
     if (!view) {
@@ -106,6 +119,11 @@ export class Ledger {
   }
 
   data(): LedgerData {
-    return { bookings: this.all(), unansweredBookings: this.unansweredBookings, serverErrors: { ...this.serverErrors } };
+    return {
+      bookings: this.all(),
+      unansweredBookings: this.unansweredBookings,
+      unanswered: [...this.unanswered],
+      serverErrors: { ...this.serverErrors },
+    };
   }
 }

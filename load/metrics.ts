@@ -5,6 +5,8 @@ export interface Sample {
   /** HTTP status, or 0 when no response came (network error or timeout). */
   status: number;
   ms: number;
+  /** performance.now() when the response (or the failure) came. */
+  at: number;
 }
 
 export function percentile(sorted: number[], p: number): number {
@@ -49,7 +51,7 @@ export class Metrics {
   dropped = 0;
 
   add(op: string, status: number, ms: number): void {
-    this.samples.push({ op, status, ms });
+    this.samples.push({ op, status, ms, at: performance.now() });
   }
 
   finish(): void {

@@ -120,14 +120,10 @@ export async function runMixed(
         metrics.add(op, r.status, r.ms);
       } else if (op === 'book') {
         const key = `mixed-${randomUUID()}`;
-        const r = await request(baseUrl, 'POST', routes.reservations(restaurantId), {
-          apiKey,
-          idempotencyKey: key,
-          body: { date: randomItem(target.mixed.bookable), guests },
-          timeoutMs,
-        });
+        const body = { date: randomItem(target.mixed.bookable), guests };
+        const r = await request(baseUrl, 'POST', routes.reservations(restaurantId), { apiKey, idempotencyKey: key, body, timeoutMs });
         metrics.add(op, r.status, r.ms);
-        const booking = ledger.booked(restaurantId, key, r.status, r.body);
+        const booking = ledger.booked(restaurantId, key, r.status, r.body, body);
         if (booking && r.status === 201) held.push(booking.id);
       } else if (op === 'cancel') {
         const id = held.splice(randomInt(0, held.length - 1), 1)[0]!;

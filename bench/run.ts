@@ -1,0 +1,241 @@
+// `npm run bench`: what the HTTP layer costs over the SQL it translates, in one run on one
+// machine. The same bookings are made (a) by calling booking.book_table directly over pg with N
+// connections and (b) through POST /reservations with N concurrent clients (autocannon) against
+// `server/main.ts` with a pool of N; on distinct slots and on one contended evening. Then (c)
+// availability of a 50-table restaurant with a full day booked, through SQL and through HTTP.
+// Prints throughput, p50/p99 and the HTTP/SQL ratios; writes .data/bench/last.json.
+//   BENCH_CONNECTIONS=8 BENCH_BOOKINGS=3000 BENCH_SECONDS=8 npm run bench
+// A benchmark, not a test: figures vary with the machine and whatever else runs on it.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { createBenchRestaurant, machine, madridInstant, measure, openBenchDatabase, summarize, type Measurement } from './support';
+import { startApiProcess } from '../load/server-process';
+
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8);
+const BOOKINGS = Number(process.env.BENCH_BOOKINGS ?? 3000);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const ATTEMPTS_PER_EVENING = 150;
+const GRID = Array.from({ length: 12 }, (_, i) => `${19 + Math.floor(i / 4)}:${String((i % 4) * 15).padStart(2, '0')}`);
+
+if (!(CONNECTIONS >= 1 && CONNECTIONS <= 200 && BOOKINGS >= 10 && BOOKINGS <= 100_000 && SECONDS >= 1 && SECONDS <= 120)) {
+  throw new Error('BENCH_CONNECTIONS 1..200, BENCH_BOOKINGS 10..100000, BENCH_SECONDS 1..120');
+}
+
+/** Deterministic pseudo-random numbers (mulberry32): SQL and HTTP get the same sequence. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface Booking {
+  startsAt: string;
+  guests: number;
+}
+
+/** Distinct slots: six starts a day, four hours apart, one booking each: nobody competes. */
+async function distinctBookings(pool: pg.Pool): Promise<Booking[]> {
+  const { rows } = await pool.query<{ at: Date }>(
+    `select ((now() at time zone 'Europe/Madrid')::date + 1 + i / 6 + make_interval(hours => 4 * (i % 6))) at time zone 'Europe/Madrid' as at
+       from generate_series(0, $1::int - 1) i`,
+    [BOOKINGS],
+  );
+  return rows.map((r) => ({ startsAt: r.at.toISOString(), guests: 2 }));
+}
+
+/** A contended evening: 150 attempts at random times of one evening (parties of 2-6), then the next. */
+async function eveningBookings(pool: pg.Pool): Promise<Booking[]> {
+  const next = random(42);
+  const bookings: Booking[] = [];
+  const evenings = Math.ceil(BOOKINGS / ATTEMPTS_PER_EVENING);
+  for (let evening = 0; evening < evenings; evening += 1) {
+    const times = await Promise.all(GRID.map((time) => madridInstant(pool, 1 + evening, time)));
+    for (let i = 0; i < ATTEMPTS_PER_EVENING && bookings.length < BOOKINGS; i += 1) {
+      bookings.push({ startsAt: times[Math.floor(next() * times.length)]!, guests: 2 + Math.floor(next() * 5) });
+    }
+  }
+  return bookings;
+}
+
+interface Result extends Measurement {
+  statuses: Record<string, number>;
+}
+
+async function bookSql(pool: pg.Pool, restaurant: string, bookings: Booking[]): Promise<Result> {
+  const statuses: Record<string, number> = {};
+  const m = await measure(CONNECTIONS, { seconds: 600, maxCalls: bookings.length }, async (_worker, n) => {
+    const b = bookings[n]!;
+    try {
+      await pool.query('select booking.book_table($1, $2, $3, idempotency_key => $4)', [restaurant, b.startsAt, b.guests, randomUUID()]);
+      statuses.ok = (statuses.ok ?? 0) + 1;
+    } catch (error) {
+      const code = (error as pg.DatabaseError).code ?? 'error';
+      statuses[code] = (statuses[code] ?? 0) + 1;
+    }
+  });
+  return { ...m, statuses };
+}
+
+interface HttpRun {
+  path: string;
+  method: 'GET' | 'POST';
+  apiKey: string;
+  amount?: number;
+  duration?: number;
+  body?: (n: number) => unknown;
+}
+
+async function http(baseUrl: string, run: HttpRun): Promise<Result> {
+  const latencies: number[] = [];
+  const statuses: Record<string, number> = {};
+  let issued = 0;
+  const started = performance.now();
+  const result = await autocannon({
+    url: baseUrl,
+    connections: CONNECTIONS,
+    ...(run.amount ? { amount: run.amount } : { duration: run.duration ?? SECONDS }),
+    timeout: 30,
+    requests: [
+      {
+        method: run.method,
+        path: run.path,
+        setupRequest: (req, context) => {
+          const ctx = context as { t0?: number };
+          const n = issued++;
+          ctx.t0 = performance.now();
+          const headers: Record<string, string> = { authorization: `Bearer ${run.apiKey}` };
+          if (!run.body) return { ...req, headers };
+          headers['content-type'] = 'application/json';
+          headers['idempotency-key'] = randomUUID();
+          return { ...req, headers, body: JSON.stringify(run.body(n)) };
+        },
+        onResponse: (status, _body, context) => {
+          latencies.push(performance.now() - ((context as { t0?: number }).t0 ?? performance.now()));
+          statuses[status] = (statuses[status] ?? 0) + 1;
+        },
+      },
+    ],
+  });
+  if (result.errors) statuses.errors = result.errors;
+  return { ...summarize(latencies, (performance.now() - started) / 1000), statuses };
+}
+
+async function fullDay(pool: pg.Pool, restaurant: string): Promise<{ day: string; reservations: number }> {
+  const next = random(7);
+  const day = 3;
+  const times = await Promise.all(
+    Array.from({ length: 38 }, (_, i) => madridInstant(pool, day, `${12 + Math.floor(i / 4)}:${String((i % 4) * 15).padStart(2, '0')}`)),
+  );
+  let reservations = 0;
+  for (let attempt = 0; reservations < 100 && attempt < 2000; attempt += 1) {
+    const startsAt = times[Math.floor(next() * times.length)]!;
+    await pool
+      .query('select booking.book_table($1, $2, $3)', [restaurant, startsAt, 2 + Math.floor(next() * 5)])
+      .then(() => (reservations += 1))
+      .catch((error: pg.DatabaseError) => {
+        if (error.code !== 'PT409') throw error;
+      });
+  }
+  const { rows } = await pool.query<{ day: string }>(
+    "select to_char((now() at time zone 'Europe/Madrid')::date + $1::int, 'YYYY-MM-DD') as day",
+    [day],
+  );
+  return { day: rows[0]!.day, reservations };
+}
+
+const fmt = (m: Measurement) => `${m.perSecond.toFixed(0).padStart(6)}/s  p50 ${m.p50Ms.toFixed(2).padStart(7)} ms  p99 ${m.p99Ms.toFixed(2).padStart(7)} ms`;
+const ratio = (http: Measurement, sql: Measurement) => http.perSecond / sql.perSecond;
+
+async function main(): Promise<number> {
+  const db = await openBenchDatabase();
+  const pool = new pg.Pool({ connectionString: db.url, max: CONNECTIONS });
+  const api = await startApiProcess({
+    databaseUrl: db.url,
+    env: { DB_POOL_SIZE: String(CONNECTIONS), RATE_LIMIT_MAX: '10000000', LOG_LEVEL: 'warn' },
+  });
+  const results: Record<string, unknown> = {
+    machine: { ...machine(), postgres: db.serverVersion },
+    connections: CONNECTIONS,
+    bookings: BOOKINGS,
+  };
+  const keyFor = async (restaurant: string) =>
+    (await pool.query<{ key: string }>("select booking.create_api_key($1, 'bench') as key", [restaurant])).rows[0]!.key;
+  let ok = true;
+  const lines: string[] = [];
+  try {
+    for (const [name, make] of [
+      ['distinct slots', distinctBookings],
+      ['one contended evening at a time', eveningBookings],
+    ] as const) {
+      const bookings = await make(pool);
+      const sqlRestaurant = await createBenchRestaurant(pool, `bench sql ${name}`, name === 'distinct slots' ? '00:00' : '19:00', name === 'distinct slots' ? '00:00' : '23:30');
+      const httpRestaurant = await createBenchRestaurant(pool, `bench http ${name}`, name === 'distinct slots' ? '00:00' : '19:00', name === 'distinct slots' ? '00:00' : '23:30');
+      const sql = await bookSql(pool, sqlRestaurant, bookings);
+      const viaHttp = await http(api.baseUrl, {
+        method: 'POST',
+        path: `/api/restaurants/${httpRestaurant}/reservations`,
+        apiKey: await keyFor(httpRestaurant),
+        amount: bookings.length,
+        body: (n) => ({ date: bookings[Math.min(n, bookings.length - 1)]!.startsAt, guests: bookings[Math.min(n, bookings.length - 1)]!.guests }),
+      });
+      const r = ratio(viaHttp, sql);
+      ok = ok && r >= 0.5;
+      results[`book_table, ${name}`] = { sql, http: viaHttp, httpOverSql: Number(r.toFixed(3)) };
+      lines.push(`booking, ${name} (${bookings.length} attempts):`);
+      lines.push(`  SQL  book_table          ${fmt(sql)}  ${JSON.stringify(sql.statuses)}`);
+      lines.push(`  HTTP POST /reservations  ${fmt(viaHttp)}  ${JSON.stringify(viaHttp.statuses)}`);
+      lines.push(`  HTTP/SQL throughput ${(r * 100).toFixed(0)}% (target >= 50%) ${r >= 0.5 ? '✓' : '✗'}`);
+    }
+
+    const restaurant = await createBenchRestaurant(pool, 'bench availability', '12:00', '23:30');
+    const { day, reservations } = await fullDay(pool, restaurant);
+    const sql1 = await measure(1, { seconds: SECONDS, maxCalls: 20000 }, async () => {
+      await pool.query('select * from booking.available_table_counts($1, $2, 4)', [restaurant, day]);
+    });
+    const sqlN = await measure(CONNECTIONS, { seconds: SECONDS, maxCalls: 200000 }, async () => {
+      await pool.query('select * from booking.available_table_counts($1, $2, 4)', [restaurant, day]);
+    });
+    const viaHttp = await http(api.baseUrl, {
+      method: 'GET',
+      path: `/api/restaurants/${restaurant}/availability?date=${day}&guests=4`,
+      apiKey: await keyFor(restaurant),
+      duration: SECONDS,
+    });
+    const r = ratio(viaHttp, sqlN);
+    ok = ok && sql1.p99Ms < 10;
+    results['availability, 50 tables, full day'] = { reservations, sqlConcurrency1: sql1, sql: sqlN, http: viaHttp, httpOverSql: Number(r.toFixed(3)) };
+    lines.push(`availability, 50 tables, ${reservations} reservations that day:`);
+    lines.push(`  SQL  (1 connection)      ${fmt(sql1)}  p99 target < 10 ms ${sql1.p99Ms < 10 ? '✓' : '✗'}`);
+    lines.push(`  SQL  (${CONNECTIONS} connections)    ${fmt(sqlN)}`);
+    lines.push(`  HTTP GET /availability   ${fmt(viaHttp)}  ${JSON.stringify(viaHttp.statuses)}`);
+    lines.push(`  HTTP/SQL throughput ${(r * 100).toFixed(0)}%`);
+  } finally {
+    await api.stop();
+    await pool.end();
+    await db.close();
+  }
+  const m = results.machine as ReturnType<typeof machine> & { postgres: string };
+  console.log(`nora-reservations benchmark: ${m.cpus} cores (${m.cpu}), Node ${m.node}, PostgreSQL ${m.postgres}, N = ${CONNECTIONS}`);
+  console.log(lines.join('\n'));
+  const file = path.resolve(__dirname, '..', '.data', 'bench', 'last.json');
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  await fs.writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`targets: ${ok ? 'met' : 'NOT met'} (details in ${path.relative(process.cwd(), file)})`);
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  },
+);
