@@ -4,6 +4,7 @@ import { loadConfig } from '../server/config';
 import { openDatabase, openMigratedDatabase, type OpenDatabase } from './setup';
 import { databaseName, dropDatabase, createDatabase } from './postgres';
 import { seedDemo, rememberDemoKey } from './seed';
+import { migrateDatabase } from './migrate';
 
 async function seed(db: OpenDatabase, dataDir: string): Promise<void> {
   const seeded = await seedDemo(db.url);
@@ -35,14 +36,10 @@ async function main(command: string | undefined): Promise<void> {
       await dropDatabase(db.adminUrl, name);
       await createDatabase(db.adminUrl, name);
       console.log(`Recreated database ${name}.`);
+      await migrateDatabase({ databaseUrl: db.url, apiRole: config.apiRole, verbose: true });
+      await seed(db, config.dataDir);
     } finally {
       await db.close();
-    }
-    const fresh = await openMigratedDatabase(config, true);
-    try {
-      await seed(fresh, config.dataDir);
-    } finally {
-      await fresh.close();
     }
   } else {
     throw new Error('usage: tsx db/cli.ts migrate|seed|reset');
