@@ -89,3 +89,37 @@ test(`${RACERS} connections booking distinct slots all succeed`, async () => {
   expect(outcomes.filter((o) => !o.ok)).toEqual([]);
   expect(await overlaps()).toBe(0);
 });
+
+describe('losing a race', () => {
+  test('moves on to the next table when a concurrent insert takes the chosen one', async () => {
+    const startsAt = await localInstant(db.pool, r.timezone, day, '20:00');
+    const rival = clients[0]!;
+    await rival.query('begin');
+    // An uncommitted raw write on the smallest table: invisible to book_table's search, so
+    // it picks that table and its insert waits on the rival's row, then loses.
+    await rival.query(
+      `insert into booking.reservations (restaurant_id, table_id, starts_at, ends_at, guests)
+       values ($1, $2, $3, $3::timestamptz + interval '90 minutes', 2)`,
+      [r.id, r.tableIds[0], startsAt],
+    );
+    const booking = clients[1]!.query('select table_id from booking.book_table($1, $2, 2)', [r.id, startsAt]);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await rival.query('commit');
+    const { rows } = await booking;
+    expect(rows[0].table_id).toBe(r.tableIds[1]);
+    expect(await overlaps()).toBe(0);
+  });
+
+  test('waits for a table another booker holds rather than refusing while it may still be free', async () => {
+    const single = await createRestaurant(db.pool, { name: 'One table', tables: [[2, 1]] });
+    const startsAt = await localInstant(db.pool, single.timezone, day, '20:00');
+    const holder = clients[0]!;
+    await holder.query('begin');
+    await holder.query('select 1 from booking.tables where id = $1 for no key update', [single.tableIds[0]]);
+    const booking = clients[1]!.query('select table_id from booking.book_table($1, $2, 2)', [single.id, startsAt]);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await holder.query('rollback');
+    const { rows } = await booking;
+    expect(rows[0].table_id).toBe(single.tableIds[0]);
+  });
+});
