@@ -10,6 +10,16 @@ import type { Ledger } from './ledger';
 const randomInt = (min: number, max: number) => min + Math.floor(Math.random() * (max - min + 1));
 const randomItem = <T>(items: T[]): T => items[Math.floor(Math.random() * items.length)]!;
 
+/** A legacy 409 body with the nearest free slots to offer (the list may be empty on a full day). */
+function hasAlternatives(body: string): boolean {
+  try {
+    const parsed = JSON.parse(body) as { error?: { details?: { alternatives?: unknown } } };
+    return Array.isArray(parsed.error?.details?.alternatives);
+  } catch {
+    return false;
+  }
+}
+
 export interface StormOutcome {
   metrics: Metrics;
   slots: Array<{ startsAt: string; requests: number; acknowledged: number }>;
@@ -29,6 +39,7 @@ export async function runStorm(baseUrl: string, scenarios: Scenarios, target: Ta
   const slotOf: number[] = slots.flatMap((slot, index) => Array<number>(slot.requests).fill(index));
   const metrics = new Metrics();
   let next = 0;
+  let refusalsWithoutAlternatives = 0;
   const result = await autocannon({
     url: baseUrl,
     connections: Math.min(storm.virtualUsers, total),
@@ -59,6 +70,7 @@ export async function runStorm(baseUrl: string, scenarios: Scenarios, target: Ta
           metrics.add('book', status, performance.now() - (ctx.started ?? performance.now()));
           const booking = ledger.booked(target.storm.id, ctx.key ?? '', status, body);
           if (booking && status === 201) slots[ctx.slot ?? 0]!.acknowledged += 1;
+          if (status === 409 && !hasAlternatives(body)) refusalsWithoutAlternatives += 1;
         },
       },
     ],
@@ -74,6 +86,11 @@ export async function runStorm(baseUrl: string, scenarios: Scenarios, target: Ta
       name: `unexpected status rate<=${storm.thresholds.maxUnexpectedRate} (expected: ${storm.expectedStatuses.join(', ')})`,
       ok: unexpected / Math.max(1, metrics.samples.length) <= storm.thresholds.maxUnexpectedRate,
       actual: `${unexpected}/${metrics.samples.length}`,
+    },
+    {
+      name: '409s explain themselves (error.details.alternatives)',
+      ok: refusalsWithoutAlternatives === 0,
+      actual: `${refusalsWithoutAlternatives} without`,
     },
   ];
   return { metrics, slots, thresholds };

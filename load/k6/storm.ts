@@ -57,6 +57,6 @@ export default function (): void {
   if (response.status === 409) refused.add(1);
   check(response, {
     'booked or refused with alternatives': (r) =>
-      r.status === 201 || (r.status === 409 && typeof r.json('error.code') === 'string'),
+      r.status === 201 || (r.status === 409 && Array.isArray(r.json('error.details.alternatives'))),
   });
 }
