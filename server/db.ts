@@ -210,7 +210,8 @@ export function queries(db: Database) {
 
     reservationsOfDay: (restaurantId: number, day: string, status: string | null, clientId: number | null) =>
       one(
-        `select json_build_object('reservations', coalesce(json_agg(${legacyReservation('x')} order by x.starts_at, x.id), '[]')) as data
+        `select json_build_object('reservations', coalesce(json_agg(${legacyReservation('x')} order by x.starts_at, x.id)
+                                                           filter (where x.id is not null), '[]')) as data
          from booking.restaurants r
          left join booking.reservations x
            on x.restaurant_id = r.id
