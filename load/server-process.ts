@@ -24,11 +24,13 @@ export interface ApiProcessOptions {
   port?: number;
   env?: NodeJS.ProcessEnv;
   startTimeoutMs?: number;
+  /** Extra flags for node, e.g. ['--cpu-prof'] to profile the API under load. */
+  nodeArgs?: string[];
 }
 
 export async function startApiProcess(options: ApiProcessOptions): Promise<ApiProcess> {
   const port = options.port ?? (await freePort());
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'server', 'main.ts')], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', path.join(root, 'server', 'main.ts')], {
     cwd: root,
     env: {
       ...process.env,
