@@ -12,12 +12,13 @@ import { routes } from '../../load/scenario-types';
 import { startFaultStack, waitUntilReady, type FaultStack } from './stack';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-/** A 503 (or any answer) must come well before a client would give up: no hanging requests. */
+/** A 503 (or any answer) must come well before a client would give up: no hanging requests
+ *  (the API runs with its default settings, e.g. a 5 s connection timeout). */
 const FAIL_FAST_MS = 8000;
 
 let stack: FaultStack;
 beforeAll(async () => {
-  stack = await startFaultStack({ DB_CONNECTION_TIMEOUT_MS: '2000' });
+  stack = await startFaultStack();
 });
 afterAll(() => stack?.close());
 
