@@ -13,6 +13,7 @@ import autocannon from 'autocannon';
 import pg from 'pg';
 import { createBenchRestaurant, machine, madridInstant, measure, openBenchDatabase, summarize, type Measurement } from './support';
 import { startApiProcess } from '../load/server-process';
+import { bookFullDay as fullDay, seededRandom as random } from './workloads';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8);
 const BOOKINGS = Number(process.env.BENCH_BOOKINGS ?? 3000);
@@ -22,18 +23,6 @@ const GRID = Array.from({ length: 12 }, (_, i) => `${19 + Math.floor(i / 4)}:${S
 
 if (!(CONNECTIONS >= 1 && CONNECTIONS <= 200 && BOOKINGS >= 10 && BOOKINGS <= 100_000 && SECONDS >= 1 && SECONDS <= 120)) {
   throw new Error('BENCH_CONNECTIONS 1..200, BENCH_BOOKINGS 10..100000, BENCH_SECONDS 1..120');
-}
-
-/** Deterministic pseudo-random numbers (mulberry32): SQL and HTTP get the same sequence. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 interface Booking {
@@ -128,28 +117,6 @@ async function http(baseUrl: string, run: HttpRun): Promise<Result> {
   return { ...summarize(latencies, (performance.now() - started) / 1000), statuses };
 }
 
-async function fullDay(pool: pg.Pool, restaurant: string): Promise<{ day: string; reservations: number }> {
-  const next = random(7);
-  const day = 3;
-  const times = await Promise.all(
-    Array.from({ length: 38 }, (_, i) => madridInstant(pool, day, `${12 + Math.floor(i / 4)}:${String((i % 4) * 15).padStart(2, '0')}`)),
-  );
-  let reservations = 0;
-  for (let attempt = 0; reservations < 100 && attempt < 2000; attempt += 1) {
-    const startsAt = times[Math.floor(next() * times.length)]!;
-    await pool
-      .query('select booking.book_table($1, $2, $3)', [restaurant, startsAt, 2 + Math.floor(next() * 5)])
-      .then(() => (reservations += 1))
-      .catch((error: pg.DatabaseError) => {
-        if (error.code !== 'PT409') throw error;
-      });
-  }
-  const { rows } = await pool.query<{ day: string }>(
-    "select to_char((now() at time zone 'Europe/Madrid')::date + $1::int, 'YYYY-MM-DD') as day",
-    [day],
-  );
-  return { day: rows[0]!.day, reservations };
-}
 
 const fmt = (m: Measurement) => `${m.perSecond.toFixed(0).padStart(6)}/s  p50 ${m.p50Ms.toFixed(2).padStart(7)} ms  p99 ${m.p99Ms.toFixed(2).padStart(7)} ms`;
 const ratio = (http: Measurement, sql: Measurement) => http.perSecond / sql.perSecond;

@@ -12,6 +12,7 @@ import { prepareTarget, scenarios, writeTarget } from './prepare';
 import { writeRunRecord, runRecordFile } from './run-record';
 import { runMixed, runStorm } from './scenarios';
 import { startApiProcess, type ApiProcess } from './server-process';
+import { runCommand } from './cli';
 
 /** Settings the driver gives the API it starts: the load must not be throttled by the per-key limit. */
 export const loadServerEnv: NodeJS.ProcessEnv = {
@@ -67,12 +68,4 @@ async function main(): Promise<number> {
   }
 }
 
-if (require.main === module) {
-  main().then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      console.error(error instanceof Error ? error.message : error);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runCommand(main);

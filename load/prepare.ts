@@ -7,6 +7,7 @@ import path from 'node:path';
 import pg from 'pg';
 import type { RestaurantScenario, Scenarios, Target } from './scenario-types';
 import scenarioFile from './scenarios.json';
+import { runCommand } from './cli';
 
 export const scenarios = scenarioFile as unknown as Scenarios;
 export const defaultTargetFile = path.resolve(__dirname, '..', '.data', 'load', 'target.json');
@@ -86,17 +87,12 @@ export async function writeTarget(target: Target, file = defaultTargetFile): Pro
 }
 
 if (require.main === module) {
-  const url = process.env.DATABASE_URL;
-  if (!url) {
-    console.error('DATABASE_URL (owner connection of a migrated database) is required');
-    process.exit(1);
-  }
-  const file = path.resolve(process.argv[2] ?? defaultTargetFile);
-  prepareTarget(url)
-    .then((target) => writeTarget(target, file))
-    .then(() => console.log(`Target written to ${file}`))
-    .catch((error: unknown) => {
-      console.error(error instanceof Error ? error.message : error);
-      process.exit(1);
-    });
+  runCommand(async () => {
+    const url = process.env.DATABASE_URL;
+    if (!url) throw new Error('DATABASE_URL (owner connection of a migrated database) is required');
+    const file = path.resolve(process.argv[2] ?? defaultTargetFile);
+    await writeTarget(await prepareTarget(url), file);
+    console.log(`Target written to ${file}`);
+    return 0;
+  });
 }

@@ -4,6 +4,7 @@ import pg from 'pg';
 import { reopenLoadDatabase } from './database';
 import type { LedgerData } from './ledger';
 import { readRunRecord, runRecordFile, type RunRecord } from './run-record';
+import { runCommand } from './cli';
 
 export interface Check {
   name: string;
@@ -130,12 +131,4 @@ async function main(): Promise<number> {
   }
 }
 
-if (require.main === module) {
-  main().then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      console.error(error instanceof Error ? error.message : error);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runCommand(main);
