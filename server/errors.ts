@@ -58,7 +58,9 @@ const UNREACHABLE = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EP
 
 export function isUnavailable(error: unknown): boolean {
   if (isDatabaseError(error)) return /^08|^53300$|^57P0[1-3]$/.test(error.code);
-  const text = error instanceof Error ? `${(error as { code?: string }).code ?? ''} ${error.message}` : '';
+  // Duck-typed: errors raised by Node's own modules need not be instances of this realm's Error.
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  const text = `${String(code ?? '')} ${String(message ?? '')}`;
   return UNREACHABLE.test(text);
 }
 

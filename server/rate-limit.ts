@@ -13,9 +13,15 @@ export interface SharedStore {
 }
 
 export async function connectRedisStore(url: string, prefix = 'nora-rl:'): Promise<SharedStore> {
-  const client = createClient({ url });
+  let connected = false;
+  // A Redis that is down at start-up fails the start; one lost later is reconnected to.
+  const client = createClient({
+    url,
+    socket: { connectTimeout: 5000, reconnectStrategy: (retries, cause) => (connected ? Math.min(retries * 100, 2000) : new Error(`Redis unreachable: ${cause.message}`)) },
+  });
   client.on('error', () => undefined);
   await client.connect();
+  connected = true;
   const store = new RedisStore({ prefix, sendCommand: (...args: string[]) => client.sendCommand(args) });
   return { store, close: () => client.close() };
 }

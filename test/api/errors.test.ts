@@ -1,0 +1,75 @@
+// DESIGN §5, the SQLSTATE → HTTP table, as the one error module applies it.
+import { ApiError, errorPayload, isRetryable, toApiError } from '../../server/errors';
+
+const pgError = (code: string, detail?: string, hint?: string) => Object.assign(new Error(`failed with ${code}`), { code, detail, hint });
+
+test.each([
+  ['23P01', 409],
+  ['23505', 409],
+  ['23503', 409],
+  ['23514', 400],
+  ['23502', 400],
+  ['22023', 400],
+  ['22008', 400],
+  ['PT404', 404],
+  ['PT409', 409],
+  ['PT422', 422],
+])('SQLSTATE %s is HTTP %i with the database message', (code, status) => {
+  const error = toApiError(pgError(code, '{"reason":"why"}', 'do this'), 'req-1');
+  expect(error.status).toBe(status);
+  expect(error.body).toEqual({ code, message: `failed with ${code}`, details: { reason: 'why' }, hint: 'do this' });
+});
+
+test.each([
+  ['40001', 503, 'busy'],
+  ['40P01', 503, 'busy'],
+  ['08006', 503, 'service_unavailable'],
+  ['53300', 503, 'service_unavailable'],
+  ['57P01', 503, 'service_unavailable'],
+  ['57014', 504, 'timeout'],
+  ['42P01', 500, 'internal_error'],
+  ['XX000', 500, 'internal_error'],
+])('SQLSTATE %s is HTTP %i revealing only the request id', (code, status, word) => {
+  const error = toApiError(pgError(code, 'relation secret_table', 'internal hint'), 'req-2');
+  expect(error.status).toBe(status);
+  expect(error.body).toEqual({ code: word, message: expect.any(String), details: { request_id: 'req-2' }, hint: expect.any(String) });
+  expect(JSON.stringify(error.body)).not.toContain('secret');
+  expect(error.headers['Retry-After'] ?? null).toBe(status === 503 ? '1' : null);
+});
+
+test('a detail that is not JSON is passed on as text, and a missing hint gets the default for its class', () => {
+  const error = toApiError(pgError('23505', 'Key (email)=(a@b.c) already exists.'), 'r');
+  expect(error.body.details).toBe('Key (email)=(a@b.c) already exists.');
+  expect(error.body.hint).toMatch(/already taken/);
+  expect(toApiError(pgError('22P02'), 'r').body).toMatchObject({ details: null, hint: expect.any(String) });
+  expect(toApiError(pgError('PT404', '[1,2]'), 'r').body.details).toBe('[1,2]');
+  expect(toApiError(pgError('PT409'), 'r').body.hint).toBeNull();
+});
+
+test('unreachable databases without a SQLSTATE are 503; everything else unknown is 500', () => {
+  expect(toApiError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }), 'r').status).toBe(503);
+  expect(toApiError(new Error('timeout exceeded when trying to connect'), 'r').status).toBe(503);
+  expect(toApiError(new Error('boom'), 'r').status).toBe(500);
+  expect(toApiError('a string', 'r').status).toBe(500);
+  expect(toApiError(null, 'r').status).toBe(500);
+});
+
+test('HTTP-layer errors keep their 4xx status and name the field', () => {
+  expect(toApiError(Object.assign(new Error('x'), { status: 400, type: 'entity.parse.failed' }), 'r').body.code).toBe('invalid_json');
+  expect(toApiError(Object.assign(new Error('x'), { status: 413, type: 'entity.too.large' }), 'r').status).toBe(413);
+  expect(toApiError(Object.assign(new Error('unsupported'), { status: 415 }), 'r').status).toBe(415);
+  expect(toApiError(Object.assign(new Error('not found'), { status: 404 }), 'r').body.code).toBe('not_found');
+  expect(toApiError(Object.assign(new Error('POST not allowed'), { status: 405 }), 'r').body).toMatchObject({ code: 'method_not_allowed', message: 'POST not allowed' });
+  const invalid = toApiError(Object.assign(new Error('bad'), { status: 400, errors: [{ path: '/body/guests', message: 'must be <= 20' }] }), 'r');
+  expect(invalid.body.message).toBe('/body/guests must be <= 20');
+  expect(toApiError(Object.assign(new Error('bad request'), { status: 400 }), 'r').body.message).toBe('bad request');
+});
+
+test('the two body shapes and the retryable codes', () => {
+  const error = new ApiError(404, { code: 'PT404', message: 'm', details: null, hint: null });
+  expect(errorPayload(error, true)).toEqual({ success: false, error: error.body });
+  expect(errorPayload(error, false)).toBe(error.body);
+  expect(toApiError(error, 'r')).toBe(error);
+  expect(isRetryable(pgError('40001'))).toBe(true);
+  expect(isRetryable(pgError('23505'))).toBe(false);
+});

@@ -1,0 +1,178 @@
+// Running the API: probes, the docs page and the contract, the API role, a database that is
+// down, and a graceful stop.
+import YAML from 'yaml';
+import request from 'supertest';
+import { randomBytes } from 'node:crypto';
+import { freshDatabase, type TestDatabase } from '../support/cluster';
+import { createApp } from '../../server/app';
+import { apiDatabaseOptions, Database, queries } from '../../server/db';
+import { createLogger } from '../../server/logger';
+import { startApi } from '../../server/server';
+import { loadConfig } from '../../server/config';
+import { committedMigrations } from '../../db/migrate';
+import { client, startTestApi, testConfig, tenant, type ApiUnderTest } from './support';
+
+let db: TestDatabase;
+let t: ApiUnderTest;
+beforeAll(async () => {
+  db = await freshDatabase();
+  t = await startTestApi({ db });
+});
+afterAll(async () => {
+  await t.close();
+  await db.drop();
+});
+
+const silent = createLogger('silent');
+
+test('/health answers without a key', async () => {
+  await t.api.get('/health').expect(200, { status: 'ok' });
+});
+
+test('/ready is 200 when the database answers and has every committed migration', async () => {
+  const res = await t.api.get('/ready').expect(200);
+  expect(res.body).toEqual({ status: 'ready', migrations: committedMigrations().length });
+});
+
+test('/ready is 503 when the database lacks a committed migration', async () => {
+  const app = createApp({ config: t.config, queries: queries(t.database), logger: silent, committedMigrations: [...committedMigrations(), '999999-future.sql'] });
+  const res = await request(app).get('/ready').expect(503);
+  expect(res.body).toEqual({ status: 'not_ready', reason: 'migrations_not_current' });
+});
+
+describe('with the database down', () => {
+  let down: ApiUnderTest;
+  beforeAll(async () => {
+    down = await startTestApi({ db, env: { API_DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none', DB_CONNECTION_TIMEOUT_MS: '2000' } });
+  });
+  afterAll(() => down.close());
+
+  test('/ready is 503 with Retry-After', async () => {
+    const res = await down.api.get('/ready').expect(503);
+    expect(res.body).toEqual({ status: 'not_ready', reason: 'database_unreachable' });
+    expect(res.headers['retry-after']).toBeDefined();
+  });
+
+  test('API calls fail fast with 503, Retry-After and only a request id', async () => {
+    const res = await down.api.get('/api/restaurants/1/clients', 'nora_whatever').expect(503);
+    expect(res.headers['retry-after']).toBe('1');
+    expect(res.body.error).toEqual({
+      code: 'service_unavailable',
+      message: expect.any(String),
+      details: { request_id: res.headers['x-request-id'] },
+      hint: expect.any(String),
+    });
+  });
+});
+
+test('/openapi.yaml serves the contract and /docs the interactive page pointing at it', async () => {
+  const spec = await request(t.server).get('/openapi.yaml').expect(200);
+  expect(spec.headers['content-type']).toMatch(/yaml/);
+  expect(YAML.parse(spec.text).openapi).toBe('3.1.0');
+  const page = await request(t.server).get('/docs').redirects(1).expect(200);
+  expect(page.text).toContain('swagger-ui');
+  const init = await request(t.server).get('/docs/swagger-ui-init.js').expect(200);
+  expect(init.text).toContain('"url": "/openapi.yaml"');
+  await request(t.server).get('/docs/swagger-ui-bundle.js').expect(200);
+});
+
+test('every request id is echoed, and a sane caller-supplied one is kept', async () => {
+  const res = await t.api.get('/health').set('X-Request-Id', 'call-123').expect(200);
+  expect(res.headers['x-request-id']).toBe('call-123');
+  const odd = await t.api.get('/health').set('X-Request-Id', 'bad id with spaces').expect(200);
+  expect(odd.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+});
+
+test('the pool runs as the API role, which cannot write tables directly', async () => {
+  const [row] = await t.database.read<{ who: string }>('select current_user as who', []);
+  expect(row!.who).toBe(t.config.apiRole);
+  await expect(t.database.read("insert into booking.clients (restaurant_id, email) values (1, 'x@example.com')", [])).rejects.toMatchObject({ code: '42501' });
+});
+
+test('with API_DATABASE_URL the server logs in as that role and does not switch', async () => {
+  const role = `nora_login_${randomBytes(4).toString('hex')}`;
+  await db.pool.query(`create role ${role} login password 'secret' in role ${t.config.apiRole}`);
+  try {
+    const url = new URL(db.url);
+    url.username = role;
+    url.password = 'secret';
+    const config = testConfig(db.url, { API_DATABASE_URL: url.toString() });
+    const options = apiDatabaseOptions(config, db.url, silent);
+    expect(options.role).toBeNull();
+    const database = new Database(options);
+    const [row] = await database.read<{ who: string }>('select current_user as who', []);
+    expect(row!.who).toBe(role);
+    await database.close();
+  } finally {
+    await db.pool.query(`drop role ${role}`);
+  }
+});
+
+test('a serialization failure is retried, and reported as 503 once the retries run out', async () => {
+  const database = new Database({ ...apiDatabaseOptions(t.config, db.url, silent), pool: { ...t.config.pool, retries: 2 } });
+  try {
+    let attempts = 0;
+    const result = await database.transaction({ channel: 'api', label: 'test' }, async () => {
+      attempts += 1;
+      if (attempts < 3) throw Object.assign(new Error('could not serialize access'), { code: '40001' });
+      return 'done';
+    });
+    expect(result).toBe('done');
+    attempts = 0;
+    await expect(
+      database.transaction({ channel: 'api', label: 'test' }, async () => {
+        attempts += 1;
+        throw Object.assign(new Error('deadlock detected'), { code: '40P01' });
+      }),
+    ).rejects.toMatchObject({ code: '40P01' });
+    expect(attempts).toBe(3);
+  } finally {
+    await database.close();
+  }
+});
+
+test('a database error inside a transaction rolls everything back', async () => {
+  const bistro = await tenant(db);
+  await expect(
+    t.database.transaction({ channel: 'api', label: 'test' }, async (tx) => {
+      await tx.query('select booking.upsert_client($1, $2)', [bistro.id, 'rolled-back@example.com']);
+      await tx.query('select booking.book_table($1, $2, 0)', [bistro.id, await bistro.at('20:00')]);
+    }),
+  ).rejects.toMatchObject({ code: '22023' });
+  const { rows } = await db.pool.query('select count(*)::int as n from booking.clients where email = $1', ['rolled-back@example.com']);
+  expect(rows[0].n).toBe(0);
+});
+
+test('an unexpected failure is a 500 whose body carries only the request id', async () => {
+  const failing = { ...queries(t.database), resolveApiKey: async () => { throw new Error('secret internals'); } };
+  const app = createApp({ config: t.config, queries: failing, logger: silent, committedMigrations: [] });
+  const res = await client(app.listen(0)).get('/rpc/available_table_counts?restaurant_id=1&day=2030-01-01&guests=2', 'nora_x').expect(500);
+  expect(JSON.stringify(res.body)).not.toContain('secret');
+  expect(res.body.details).toEqual({ request_id: res.headers['x-request-id'] });
+});
+
+test('startApi serves on PORT, shares rate limits through Redis, and finishes in-flight requests when stopped', async () => {
+  const config = loadConfig({ DATABASE_URL: db.url, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', REDIS_URL: 'redis://127.0.0.1:6379' });
+  const api = await startApi(config, silent);
+  let closing: Promise<void> | undefined;
+  api.server.once('request', () => {
+    closing = api.close();
+  });
+  const res = await fetch(`${api.url}/ready`);
+  expect(res.status).toBe(200);
+  await closing;
+  await expect(fetch(`${api.url}/health`)).rejects.toThrow();
+  await api.close();
+});
+
+test('startApi refuses to start without a database and releases what it opened', async () => {
+  expect(() => apiDatabaseOptions(loadConfig({}), undefined, silent)).toThrow(/DATABASE_URL/);
+  const config = loadConfig({ DATABASE_URL: db.url, PORT: '0', LOG_LEVEL: 'silent', REDIS_URL: 'redis://127.0.0.1:1' });
+  await expect(startApi(config, silent)).rejects.toThrow();
+});
+
+test('configuration is validated once, naming every bad variable', () => {
+  expect(() => loadConfig({ PORT: 'eighty', VALIDATE_RESPONSES: 'yes' })).toThrow(/PORT[\s\S]*VALIDATE_RESPONSES/);
+  const config = loadConfig({ VALIDATE_RESPONSES: '1', BODY_LIMIT: '1mb' });
+  expect(config).toMatchObject({ validateResponses: true, bodyLimit: '1mb', port: 3000 });
+});

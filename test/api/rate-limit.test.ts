@@ -1,0 +1,55 @@
+// 429 with the standard RateLimit headers once a key spends its window, counted per key: in
+// process memory by default, in Redis when REDIS_URL is set.
+import { randomBytes } from 'node:crypto';
+import { freshDatabase, type TestDatabase } from '../support/cluster';
+import { connectRedisStore, type SharedStore } from '../../server/rate-limit';
+import { startTestApi, tenant, type ApiUnderTest, type Tenant } from './support';
+
+const REDIS_URL = 'redis://127.0.0.1:6379';
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await freshDatabase();
+});
+afterAll(() => db.drop());
+
+async function exhaust(t: ApiUnderTest, one: Tenant, other: Tenant): Promise<void> {
+  const path = (r: Tenant) => `/api/restaurants/${r.id}/clients`;
+  for (let i = 0; i < 3; i++) {
+    const ok = await t.api.get(path(one), one.key).expect(200);
+    expect(ok.headers['ratelimit']).toMatch(new RegExp(`r=${2 - i}`));
+    expect(ok.headers['ratelimit-policy']).toMatch(/q=3/);
+  }
+  const limited = await t.api.get(path(one), one.key).expect(429);
+  expect(limited.body.error).toMatchObject({ code: 'rate_limited', details: { reason: 'rate_limited' } });
+  expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+  await t.api.get(path(other), other.key).expect(200);
+}
+
+test('the memory store limits each API key separately', async () => {
+  const t = await startTestApi({ db, env: { RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW_MS: '60000' } });
+  try {
+    await exhaust(t, await tenant(db), await tenant(db));
+  } finally {
+    await t.close();
+  }
+});
+
+test('the Redis store shares the counts between two API processes', async () => {
+  const prefix = `nora-test-${randomBytes(4).toString('hex')}:`;
+  const stores: SharedStore[] = [await connectRedisStore(REDIS_URL, prefix), await connectRedisStore(REDIS_URL, prefix)];
+  const env = { RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW_MS: '60000' };
+  const first = await startTestApi({ db, env, rateLimitStore: stores[0]!.store });
+  const second = await startTestApi({ db, env, rateLimitStore: stores[1]!.store });
+  try {
+    const one = await tenant(db);
+    await first.api.get(`/api/restaurants/${one.id}/clients`, one.key).expect(200);
+    await second.api.get(`/api/restaurants/${one.id}/clients`, one.key).expect(200);
+    await first.api.get(`/api/restaurants/${one.id}/clients`, one.key).expect(200);
+    await second.api.get(`/api/restaurants/${one.id}/clients`, one.key).expect(429);
+    await exhaust(first, await tenant(db), await tenant(db));
+  } finally {
+    await first.close();
+    await second.close();
+    for (const store of stores) await store.close();
+  }
+});
