@@ -10,7 +10,7 @@ import { Ledger } from './ledger';
 import { printScenario } from './metrics';
 import { prepareTarget, scenarios, writeTarget } from './prepare';
 import { writeRunRecord, runRecordFile } from './run-record';
-import { runMixed, runStorm } from './scenarios';
+import { runMixed, runStorm, warmUp } from './scenarios';
 import { startApiProcess, type ApiProcess } from './server-process';
 import { runCommand } from './cli';
 
@@ -40,6 +40,7 @@ async function main(): Promise<number> {
       baseUrl = api.baseUrl;
     }
     console.log(`Load against ${baseUrl} (scenarios: load/scenarios.json)`);
+    await warmUp(baseUrl, target);
 
     const ledger = new Ledger();
     let passed = true;
