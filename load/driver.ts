@@ -10,7 +10,7 @@ import { Ledger } from './ledger';
 import { printScenario } from './metrics';
 import { prepareTarget, scenarios, writeTarget } from './prepare';
 import { writeRunRecord, runRecordFile } from './run-record';
-import { runMixed, runStorm, warmUp } from './scenarios';
+import { runMixed, runStorm, warmUp } from './runners';
 import { startApiProcess, type ApiProcess } from './server-process';
 import { runCommand } from './cli';
 

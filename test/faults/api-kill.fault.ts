@@ -4,7 +4,7 @@
 import { request } from '../../load/engine';
 import { Ledger, reservationFromBody } from '../../load/ledger';
 import { scenarios } from '../../load/prepare';
-import { runMixed } from '../../load/scenarios';
+import { runMixed } from '../../load/runners';
 import { activeCount, ledgerMismatches, overlappingPairs } from '../../load/verify';
 import { routes } from '../../load/scenario-types';
 import { startFaultStack, waitUntilReady, type FaultStack } from './stack';

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { request, type HttpResult } from '../../load/engine';
 import { Ledger, reservationFromBody } from '../../load/ledger';
 import { scenarios } from '../../load/prepare';
-import { runMixed } from '../../load/scenarios';
+import { runMixed } from '../../load/runners';
 import { ledgerMismatches, overlappingPairs } from '../../load/verify';
 import { routes } from '../../load/scenario-types';
 import { startFaultStack, waitUntilReady, type FaultStack } from './stack';

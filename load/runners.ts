@@ -1,4 +1,4 @@
-// The storm and mixed scenarios of load/scenarios.json, run from Node against a base URL. The
+// Runners for the storm and mixed scenarios of load/scenarios.json, from Node against a base URL. The
 // k6 scripts in load/k6 are the same scenarios for k6 users.
 import { randomUUID } from 'node:crypto';
 import autocannon from 'autocannon';
