@@ -81,9 +81,13 @@ export class Database {
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.withClient(async (client) => {
-          await client.query('begin');
+          // One round trip for both: a simple-protocol query takes no parameters, hence the
+          // escaped literals.
+          await client.query(
+            `begin; select set_config('nora.channel', ${client.escapeLiteral(actor.channel)}, true), ` +
+              `set_config('nora.actor', ${client.escapeLiteral(actor.label)}, true)`,
+          );
           try {
-            await client.query("select set_config('nora.channel', $1, true), set_config('nora.actor', $2, true)", [actor.channel, actor.label]);
             const result = await work(client);
             await client.query('commit');
             return result;

@@ -146,9 +146,14 @@ test('a database error inside a transaction rolls everything back', async () => 
 test('an unexpected failure is a 500 whose body carries only the request id', async () => {
   const failing = { ...queries(t.database), resolveApiKey: async () => { throw new Error('secret internals'); } };
   const app = createApp({ config: t.config, queries: failing, logger: silent, committedMigrations: [] });
-  const res = await client(app.listen(0)).get('/rpc/available_table_counts?restaurant_id=1&day=2030-01-01&guests=2', 'nora_x').expect(500);
-  expect(JSON.stringify(res.body)).not.toContain('secret');
-  expect(res.body.details).toEqual({ request_id: res.headers['x-request-id'] });
+  const server = app.listen(0);
+  try {
+    const res = await client(server).get('/rpc/available_table_counts?restaurant_id=1&day=2030-01-01&guests=2', 'nora_x').expect(500);
+    expect(JSON.stringify(res.body)).not.toContain('secret');
+    expect(res.body.details).toEqual({ request_id: res.headers['x-request-id'] });
+  } finally {
+    server.close();
+  }
 });
 
 test('startApi serves on PORT, shares rate limits through Redis, and finishes in-flight requests when stopped', async () => {

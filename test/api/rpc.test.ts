@@ -4,7 +4,7 @@ let t: ApiUnderTest;
 let bistro: Tenant;
 beforeAll(async () => {
   t = await startTestApi();
-  bistro = await tenant(t.db, { tables: [[4, 1], [2, 1]] }, 'rpc-bot');
+  bistro = await tenant(t.db, { tables: [[4, 1], [2, 1]] }, "O'Hara's bot");
 });
 afterAll(() => t.close());
 
@@ -51,9 +51,9 @@ test('reschedule_reservation and cancel_reservation change the booking and recor
   expect(cancelled.body.status).toBe('cancelled');
   const { rows } = await t.db.pool.query('select action, channel, actor from booking.reservation_events where reservation_id = $1 order by id', [made.body.id]);
   expect(rows).toEqual([
-    { action: 'created', channel: 'rpc', actor: 'rpc-bot' },
-    { action: 'moved', channel: 'rpc', actor: 'rpc-bot' },
-    { action: 'cancelled', channel: 'rpc', actor: 'rpc-bot' },
+    { action: 'created', channel: 'rpc', actor: "O'Hara's bot" },
+    { action: 'moved', channel: 'rpc', actor: "O'Hara's bot" },
+    { action: 'cancelled', channel: 'rpc', actor: "O'Hara's bot" },
   ]);
 });
 
