@@ -103,6 +103,7 @@ export function toApiError(error: unknown, requestId: string): ApiError {
   if (typeof httpStatus === 'number' && httpStatus >= 400 && httpStatus < 500) return fromHttpError(error as HttpLikeError, httpStatus);
   if (isDatabaseError(error)) {
     const status = statusOf(error.code);
+    if (status !== null && status >= 500) return internal(status, 'internal_error', 'The database could not do it.', 'Retry later; quote the request id if it keeps failing.');
     if (status !== null) {
       return new ApiError(status, {
         code: error.code,

@@ -28,6 +28,7 @@ test.each([
   ['57P01', 503, 'service_unavailable'],
   ['57014', 504, 'timeout'],
   ['42P01', 500, 'internal_error'],
+  ['PT500', 500, 'internal_error'],
   ['XX000', 500, 'internal_error'],
 ])('SQLSTATE %s is HTTP %i revealing only the request id', (code, status, word) => {
   const error = toApiError(pgError(code, 'relation secret_table', 'internal hint'), 'req-2');
