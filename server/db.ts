@@ -135,6 +135,8 @@ const restaurantExists = 'exists (select 1 from booking.restaurants where id = $
 export function queries(db: Database) {
   const one = async (sql: string, params: unknown[]): Promise<Json | null> =>
     ((await db.read<{ data: Json | null }>(sql, params))[0]?.data ?? null);
+  const change = async (actor: Actor, sql: string, params: unknown[]): Promise<Json> =>
+    (await db.write<{ data: Json }>(actor, sql, params)).data;
 
   return {
     async resolveApiKey(key: string): Promise<ApiKeyScope | null> {
@@ -196,18 +198,17 @@ export function queries(db: Database) {
       });
     },
 
-    rescheduleLegacy: async (actor: Actor, restaurantId: number, id: number, change: { date?: string; guests?: number; table_id?: number }) =>
-      (
-        await db.write<{ data: Json }>(
-          actor,
-          `with r as (select * from booking.reschedule_reservation($1, $2, $3, $4, $5)) ${legacyBooking('r')}`,
-          [restaurantId, id, change.date ?? null, change.guests ?? null, change.table_id ?? null],
-        )
-      ).data,
+    rescheduleLegacy: async (actor: Actor, restaurantId: number, id: number, move: { date?: string; guests?: number; table_id?: number }) =>
+      change(actor, `with r as (select * from booking.reschedule_reservation($1, $2, $3, $4, $5)) ${legacyBooking('r')}`, [
+        restaurantId,
+        id,
+        move.date ?? null,
+        move.guests ?? null,
+        move.table_id ?? null,
+      ]),
 
     cancelLegacy: async (actor: Actor, restaurantId: number, id: number) =>
-      (await db.write<{ data: Json }>(actor, `with r as (select * from booking.cancel_reservation($1, $2)) ${legacyBooking('r')}`, [restaurantId, id]))
-        .data,
+      change(actor, `with r as (select * from booking.cancel_reservation($1, $2)) ${legacyBooking('r')}`, [restaurantId, id]),
 
     reservation: (restaurantId: number, id: number) =>
       one(`with r as (select * from booking.reservations where restaurant_id = $1 and id = $2) ${legacyBooking('r')}`, [restaurantId, id]),
@@ -278,27 +279,23 @@ export function queries(db: Database) {
       ),
 
     createClient: async (actor: Actor, restaurantId: number, c: { email: string; name?: string; phone?: string; notes?: string }) =>
-      (
-        await db.write<{ data: Json }>(actor, `select ${clientJson('c')} as data from booking.create_client($1, $2, $3, $4, $5) c`, [
-          restaurantId,
-          c.email,
-          c.name ?? null,
-          c.phone ?? null,
-          c.notes ?? null,
-        ])
-      ).data,
+      change(actor, `select ${clientJson('c')} as data from booking.create_client($1, $2, $3, $4, $5) c`, [
+        restaurantId,
+        c.email,
+        c.name ?? null,
+        c.phone ?? null,
+        c.notes ?? null,
+      ]),
 
     updateClient: async (actor: Actor, restaurantId: number, id: number, c: { email?: string; name?: string; phone?: string; notes?: string }) =>
-      (
-        await db.write<{ data: Json }>(actor, `select ${clientJson('c')} as data from booking.update_client($1, $2, $3, $4, $5, $6) c`, [
-          restaurantId,
-          id,
-          c.email ?? null,
-          c.name ?? null,
-          c.phone ?? null,
-          c.notes ?? null,
-        ])
-      ).data,
+      change(actor, `select ${clientJson('c')} as data from booking.update_client($1, $2, $3, $4, $5, $6) c`, [
+        restaurantId,
+        id,
+        c.email ?? null,
+        c.name ?? null,
+        c.phone ?? null,
+        c.notes ?? null,
+      ]),
 
     deleteClient: async (actor: Actor, restaurantId: number, id: number) =>
       (await db.write<{ outcome: string }>(actor, 'select booking.delete_client($1, $2) as outcome', [restaurantId, id])).outcome,
@@ -308,43 +305,36 @@ export function queries(db: Database) {
       a: { restaurant_id: number; starts_at: string; guests: number; client_id?: number | null; table_id?: number | null; notes?: string | null },
       idempotencyKey: string | null,
     ) =>
-      (
-        await db.write<{ data: Json }>(actor, `select ${rpcReservation('r')} as data from booking.book_table($1, $2, $3, $4, $5, $6, $7) r`, [
-          a.restaurant_id,
-          a.starts_at,
-          a.guests,
-          a.client_id ?? null,
-          a.table_id ?? null,
-          idempotencyKey,
-          a.notes ?? null,
-        ])
-      ).data,
+      change(actor, `select ${rpcReservation('r')} as data from booking.book_table($1, $2, $3, $4, $5, $6, $7) r`, [
+        a.restaurant_id,
+        a.starts_at,
+        a.guests,
+        a.client_id ?? null,
+        a.table_id ?? null,
+        idempotencyKey,
+        a.notes ?? null,
+      ]),
 
     rpcUpsertClient: async (actor: Actor, a: { restaurant_id: number; email: string; name?: string | null; phone?: string | null }) =>
-      (
-        await db.write<{ data: Json }>(actor, `select ${clientJson('c')} as data from booking.upsert_client($1, $2, $3, $4) c`, [
-          a.restaurant_id,
-          a.email,
-          a.name ?? null,
-          a.phone ?? null,
-        ])
-      ).data,
+      change(actor, `select ${clientJson('c')} as data from booking.upsert_client($1, $2, $3, $4) c`, [
+        a.restaurant_id,
+        a.email,
+        a.name ?? null,
+        a.phone ?? null,
+      ]),
 
     rpcCancelReservation: async (actor: Actor, a: { restaurant_id: number; reservation_id: number }) =>
-      (await db.write<{ data: Json }>(actor, `select ${rpcReservation('r')} as data from booking.cancel_reservation($1, $2) r`, [a.restaurant_id, a.reservation_id]))
-        .data,
+      change(actor, `select ${rpcReservation('r')} as data from booking.cancel_reservation($1, $2) r`, [a.restaurant_id, a.reservation_id]),
 
     rpcRescheduleReservation: async (
       actor: Actor,
       a: { restaurant_id: number; reservation_id: number; starts_at?: string | null; guests?: number | null; table_id?: number | null },
     ) =>
-      (
-        await db.write<{ data: Json }>(
-          actor,
-          `select ${rpcReservation('r')} as data from booking.reschedule_reservation($1, $2, $3, $4, $5) r`,
-          [a.restaurant_id, a.reservation_id, a.starts_at ?? null, a.guests ?? null, a.table_id ?? null],
-        )
-      ).data,
+      change(
+        actor,
+        `select ${rpcReservation('r')} as data from booking.reschedule_reservation($1, $2, $3, $4, $5) r`,
+        [a.restaurant_id, a.reservation_id, a.starts_at ?? null, a.guests ?? null, a.table_id ?? null],
+      ),
 
     async appliedMigrations(): Promise<string[]> {
       const rows = await db.read<{ filename: string }>('select filename from graphile_migrate.migrations order by filename', []);
