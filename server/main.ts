@@ -17,11 +17,10 @@ async function main(): Promise<void> {
     await db.close();
     throw error;
   });
-  const shown = api.url.replace('://0.0.0.0:', '://127.0.0.1:');
   console.log(`Database: ${db.url}`);
   console.log(`Demo API key: ${key ?? '(created at first seed; make another with select booking.create_api_key(1, $$label$$))'}`);
-  console.log(`API: ${shown}`);
-  console.log(`Docs: ${shown}/docs`);
+  console.log(`API: ${api.url}`);
+  console.log(`Docs: ${api.url}/docs`);
   const stop = async (signal: string) => {
     logger.info({ signal }, 'shutting down');
     await api.close();

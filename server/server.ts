@@ -30,7 +30,9 @@ export async function startApi(config: Config, logger: Logger, ownerUrl?: string
     const port = (server.address() as AddressInfo).port;
     let closing: Promise<void> | undefined;
     const close = () => (closing ??= stop(server, config.shutdownTimeoutMs, database, shared));
-    return { url: `http://${config.host}:${port}`, port, server, database, close };
+    // A wildcard address is not one to browse to; the loopback is, on the same machine.
+    const host = ['0.0.0.0', '::', ''].includes(config.host) ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
+    return { url: `http://${host}:${port}`, port, server, database, close };
   } catch (error) {
     await shared?.close();
     await database.close();

@@ -170,6 +170,16 @@ test('startApi serves on PORT, shares rate limits through Redis, and finishes in
   await api.close();
 });
 
+test('startApi listening on every address gives a loopback URL to browse to', async () => {
+  const api = await startApi(loadConfig({ DATABASE_URL: db.url, PORT: '0', HOST: '0.0.0.0', LOG_LEVEL: 'silent' }), silent);
+  try {
+    expect(api.url).toBe(`http://127.0.0.1:${api.port}`);
+    expect((await fetch(`${api.url}/health`)).status).toBe(200);
+  } finally {
+    await api.close();
+  }
+});
+
 test('startApi refuses to start without a database and releases what it opened', async () => {
   expect(() => apiDatabaseOptions(loadConfig({}), undefined, silent)).toThrow(/DATABASE_URL/);
   const config = loadConfig({ DATABASE_URL: db.url, PORT: '0', LOG_LEVEL: 'silent', REDIS_URL: 'redis://127.0.0.1:1' });
