@@ -129,7 +129,6 @@ const legacyBooking = (r: string) => `
   from ${r} r join booking.tables t on t.restaurant_id = r.restaurant_id and t.id = r.table_id`;
 const clientJson = (c: string) => `json_build_object('id', ${c}.id, 'restaurant_id', ${c}.restaurant_id, 'email', ${c}.email,
   'name', ${c}.name, 'phone', ${c}.phone, 'notes', ${c}.notes, 'created_at', ${c}.created_at, 'updated_at', ${c}.updated_at)`;
-const restaurantExists = 'exists (select 1 from booking.restaurants where id = $1)';
 
 /** The routes' statements; each returns the JSON a route sends, or null when nothing matched. */
 export function queries(db: Database) {
@@ -146,10 +145,6 @@ export function queries(db: Database) {
       );
       const row = rows[0];
       return row ? { keyId: Number(row.key_id), restaurantId: row.restaurant_id === null ? null : Number(row.restaurant_id), label: row.label } : null;
-    },
-
-    async restaurantExists(restaurantId: number): Promise<boolean> {
-      return (await db.read<{ found: boolean }>(`select ${restaurantExists} as found`, [restaurantId]))[0]!.found;
     },
 
     availability: (restaurantId: number, day: string, guests: number, time: string | null) =>
@@ -260,7 +255,7 @@ export function queries(db: Database) {
          select json_build_object(
            'clients', coalesce((select json_agg(${clientJson('shown')} order by shown.id) from shown), '[]'),
            'next_cursor', case when (select count(*) from page) > $4::int then (select max(id) from shown)::text end) as data
-         where ${restaurantExists}`,
+         where exists (select 1 from booking.restaurants where id = $1)`,
         [restaurantId, search, after, limit],
       ),
 
