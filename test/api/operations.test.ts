@@ -9,6 +9,7 @@ import { apiDatabaseOptions, Database, queries } from '../../server/db';
 import { createLogger } from '../../server/logger';
 import { startApi } from '../../server/server';
 import { loadConfig } from '../../server/config';
+import { toApiError } from '../../server/errors';
 import { committedMigrations } from '../../db/migrate';
 import { client, startTestApi, testConfig, tenant, type ApiUnderTest } from './support';
 
@@ -105,6 +106,18 @@ test('with API_DATABASE_URL the server logs in as that role and does not switch'
     await database.close();
   } finally {
     await db.pool.query(`drop role ${role}`);
+  }
+});
+
+test('DB_STATEMENT_TIMEOUT_MS applies to the API sessions, and a statement past it is 504', async () => {
+  const config = testConfig(db.url, { DB_STATEMENT_TIMEOUT_MS: '50' });
+  const database = new Database(apiDatabaseOptions(config, db.url, silent));
+  try {
+    const error = await database.read('select pg_sleep(1)', []).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: '57014' });
+    expect(toApiError(error, 'r').status).toBe(504);
+  } finally {
+    await database.close();
   }
 });
 
