@@ -142,3 +142,16 @@ test('missing reservations and restaurants are 404', async () => {
   await t.api.post(`${base()}/reservations/999999/cancel`, bistro.key).expect(404);
   await t.api.patch(`${base()}/reservations/999999`, bistro.key).send({ guests: 2 }).expect(404);
 });
+
+test('a table can be asked for when booking and when moving; one that does not fit the party is 422', async () => {
+  const own = await tenant(t.db, { tables: [[4, 1], [2, 1]] });
+  const [big, small] = own.restaurant.tableIds.map(Number);
+  const path = `/api/restaurants/${own.id}/reservations`;
+  const made = await t.api.post(path, own.key).send({ date: await own.at('20:00'), guests: 2, table_id: big }).expect(201);
+  expect(made.body.data.table.id).toBe(big);
+  const id = made.body.data.reservation.id;
+  const moved = await t.api.patch(`${path}/${id}`, own.key).send({ table_id: small }).expect(200);
+  expect(moved.body.data).toMatchObject({ reservation: { table_id: small }, table: { id: small, capacity: 2 } });
+  const tooSmall = await t.api.patch(`${path}/${id}`, own.key).send({ guests: 3, table_id: small }).expect(422);
+  expect(tooSmall.body.error.details.reason).toBe('table_does_not_fit');
+});
