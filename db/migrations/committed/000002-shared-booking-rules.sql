@@ -1,5 +1,5 @@
 --! Previous: sha1:e7d9ddbe57bad9da55291a190a871fdae07993a5
---! Hash: sha1:efda1980e2c5d8739508e873846553ba92332a14
+--! Hash: sha1:bece0a415c3274d143af61e293842408b4cfcc5b
 --! Message: Shared booking rules
 
 -- Booking rules shared by every function: refusals with a stable SQLSTATE, stay length,
@@ -141,28 +141,29 @@ create function booking_private.next_free_table(
   language plpgsql volatile
   as $$
 declare
+  v_unavailable bigint[];
   v_table bigint;
 begin
+  -- The tables taken at that time, read once (one index range scan) rather than probed table by
+  -- table: on a busy evening most tables are taken and probing costs a scan each.
+  v_unavailable := p_tried || array(
+    select x.table_id from booking.reservations x
+    where x.restaurant_id = p_restaurant_id and x.status in ('confirmed', 'seated')
+      and x.during && p_during and x.id is distinct from p_ignore);
   -- The row lock makes racers for one slot spread over the fitting tables instead of queueing
   -- behind each other's uncommitted inserts (and deadlocking in the exclusion index). NO KEY
   -- UPDATE does not conflict with the KEY SHARE lock foreign-key checks take on the same row.
   if p_wait then
     select t.id into v_table from booking.tables t
       where t.restaurant_id = p_restaurant_id and t.active and t.min_guests <= p_guests and t.capacity >= p_guests
-        and (p_only is null or t.id = p_only) and t.id <> all (p_tried)
-        and not exists (select 1 from booking.reservations x
-          where x.restaurant_id = t.restaurant_id and x.table_id = t.id and x.status in ('confirmed', 'seated')
-            and x.during && p_during and x.id is distinct from p_ignore)
+        and (p_only is null or t.id = p_only) and t.id <> all (v_unavailable)
       order by t.id is not distinct from p_prefer desc, t.capacity, t.id
       limit 1
       for no key update of t;
   else
     select t.id into v_table from booking.tables t
       where t.restaurant_id = p_restaurant_id and t.active and t.min_guests <= p_guests and t.capacity >= p_guests
-        and (p_only is null or t.id = p_only) and t.id <> all (p_tried)
-        and not exists (select 1 from booking.reservations x
-          where x.restaurant_id = t.restaurant_id and x.table_id = t.id and x.status in ('confirmed', 'seated')
-            and x.during && p_during and x.id is distinct from p_ignore)
+        and (p_only is null or t.id = p_only) and t.id <> all (v_unavailable)
       order by t.id is not distinct from p_prefer desc, t.capacity, t.id
       limit 1
       for no key update of t skip locked;

@@ -1,5 +1,5 @@
---! Previous: sha1:efda1980e2c5d8739508e873846553ba92332a14
---! Hash: sha1:bd58857fa5ec1cd8737312174c5c4c1c546207ee
+--! Previous: sha1:bece0a415c3274d143af61e293842408b4cfcc5b
+--! Hash: sha1:96d47ece1808937f1fd9e1db4f8b39185acbb493
 --! Message: SQL API functions
 
 -- The SQL API: what DBAs call and what the HTTP server translates. Parameter names are the JSON

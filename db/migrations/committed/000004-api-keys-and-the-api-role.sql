@@ -1,5 +1,5 @@
---! Previous: sha1:bd58857fa5ec1cd8737312174c5c4c1c546207ee
---! Hash: sha1:765b3a6c96fe9777ac7b04d43a004b900daa4914
+--! Previous: sha1:96d47ece1808937f1fd9e1db4f8b39185acbb493
+--! Hash: sha1:8097aa87de80f880d6a7741bf538ac11bd3458e6
 --! Message: API keys and the API role
 
 -- API keys (only their hashes are stored) and the least-privilege role the HTTP server runs as.
