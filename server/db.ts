@@ -102,8 +102,27 @@ export class Database {
     }
   }
 
-  async write<T = Json>(actor: Actor, sql: string, params: unknown[]): Promise<T> {
-    return this.transaction(actor, async (client) => (await client.query(sql, params)).rows[0] as T);
+  /**
+   * Calls one booking function as `actor` in a single statement, hence a single round trip and
+   * its own transaction. The history trigger's transaction-local settings are made in the
+   * `acting` CTE, and the function's first argument (the restaurant id) is read from it: a
+   * function's arguments are computed before it runs, so the settings are in place when it
+   * writes. `shape` turns the CTE `called` (the function's result) into the one-row answer.
+   */
+  async call<T = Json>(actor: Actor, fn: string, args: [restaurantId: number, ...rest: unknown[]], shape: (called: string) => string): Promise<T> {
+    const rest = args.slice(1).map((_, i) => `, $${i + 4}`).join('');
+    const sql = `with acting as materialized (
+                   select $1::bigint as restaurant_id, set_config('nora.channel', $2, true), set_config('nora.actor', $3, true)),
+                 called as (select * from booking.${fn}((select restaurant_id from acting)${rest}))
+                 ${shape('called')}`;
+    const params = [args[0], actor.channel, actor.label, ...args.slice(1)];
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return (await this.read<T>(sql, params))[0]!;
+      } catch (error) {
+        if (!isRetryable(error) || attempt >= this.retries) throw error;
+      }
+    }
   }
 
   close(): Promise<void> {
@@ -134,8 +153,10 @@ const clientJson = (c: string) => `json_build_object('id', ${c}.id, 'restaurant_
 export function queries(db: Database) {
   const one = async (sql: string, params: unknown[]): Promise<Json | null> =>
     ((await db.read<{ data: Json | null }>(sql, params))[0]?.data ?? null);
-  const change = async (actor: Actor, sql: string, params: unknown[]): Promise<Json> =>
-    (await db.write<{ data: Json }>(actor, sql, params)).data;
+  const change = async (actor: Actor, fn: string, args: [number, ...unknown[]], shape: (called: string) => string): Promise<Json> =>
+    (await db.call<{ data: Json }>(actor, fn, args, shape)).data;
+  const reservationAs = (json: (r: string) => string) => (called: string) => `select ${json('r')} as data from ${called} r`;
+  const clientAs = (called: string) => `select ${clientJson('c')} as data from ${called} c`;
 
   return {
     async resolveApiKey(key: string): Promise<ApiKeyScope | null> {
@@ -174,36 +195,37 @@ export function queries(db: Database) {
       client: { email: string; name?: string; phone?: string } | undefined,
       idempotencyKey: string | null,
     ): Promise<Json> {
+      const args = (clientId: number | null): [number, ...unknown[]] => [
+        restaurantId, booking.date, booking.guests, clientId, booking.table_id ?? null, idempotencyKey, booking.notes ?? null,
+      ];
+      if (!client) return change(actor, 'book_table', args(booking.client_id ?? null), legacyBooking);
+      // The guest and the booking in one transaction: a refused booking leaves no new guest.
       return db.transaction(actor, async (tx) => {
-        let clientId = booking.client_id ?? null;
-        if (client) {
-          const upserted = await tx.query<{ id: string }>('select id from booking.upsert_client($1, $2, $3, $4)', [
-            restaurantId,
-            client.email,
-            client.name ?? null,
-            client.phone ?? null,
-          ]);
-          clientId = Number(upserted.rows[0]!.id);
-        }
+        const upserted = await tx.query<{ id: string }>('select id from booking.upsert_client($1, $2, $3, $4)', [
+          restaurantId,
+          client.email,
+          client.name ?? null,
+          client.phone ?? null,
+        ]);
         const { rows } = await tx.query<{ data: Json }>(
           `with r as (select * from booking.book_table($1, $2, $3, $4, $5, $6, $7)) ${legacyBooking('r')}`,
-          [restaurantId, booking.date, booking.guests, clientId, booking.table_id ?? null, idempotencyKey, booking.notes ?? null],
+          args(Number(upserted.rows[0]!.id)),
         );
         return rows[0]!.data;
       });
     },
 
     rescheduleLegacy: async (actor: Actor, restaurantId: number, id: number, move: { date?: string; guests?: number; table_id?: number }) =>
-      change(actor, `with r as (select * from booking.reschedule_reservation($1, $2, $3, $4, $5)) ${legacyBooking('r')}`, [
+      change(actor, 'reschedule_reservation', [
         restaurantId,
         id,
         move.date ?? null,
         move.guests ?? null,
         move.table_id ?? null,
-      ]),
+      ], legacyBooking),
 
     cancelLegacy: async (actor: Actor, restaurantId: number, id: number) =>
-      change(actor, `with r as (select * from booking.cancel_reservation($1, $2)) ${legacyBooking('r')}`, [restaurantId, id]),
+      change(actor, 'cancel_reservation', [restaurantId, id], legacyBooking),
 
     reservation: (restaurantId: number, id: number) =>
       one(`with r as (select * from booking.reservations where restaurant_id = $1 and id = $2) ${legacyBooking('r')}`, [restaurantId, id]),
@@ -274,33 +296,33 @@ export function queries(db: Database) {
       ),
 
     createClient: async (actor: Actor, restaurantId: number, c: { email: string; name?: string; phone?: string; notes?: string }) =>
-      change(actor, `select ${clientJson('c')} as data from booking.create_client($1, $2, $3, $4, $5) c`, [
+      change(actor, 'create_client', [
         restaurantId,
         c.email,
         c.name ?? null,
         c.phone ?? null,
         c.notes ?? null,
-      ]),
+      ], clientAs),
 
     updateClient: async (actor: Actor, restaurantId: number, id: number, c: { email?: string; name?: string; phone?: string; notes?: string }) =>
-      change(actor, `select ${clientJson('c')} as data from booking.update_client($1, $2, $3, $4, $5, $6) c`, [
+      change(actor, 'update_client', [
         restaurantId,
         id,
         c.email ?? null,
         c.name ?? null,
         c.phone ?? null,
         c.notes ?? null,
-      ]),
+      ], clientAs),
 
     deleteClient: async (actor: Actor, restaurantId: number, id: number) =>
-      (await db.write<{ outcome: string }>(actor, 'select booking.delete_client($1, $2) as outcome', [restaurantId, id])).outcome,
+      (await db.call<{ outcome: string }>(actor, 'delete_client', [restaurantId, id], (called) => `select delete_client as outcome from ${called}`)).outcome,
 
     rpcBookTable: async (
       actor: Actor,
       a: { restaurant_id: number; starts_at: string; guests: number; client_id?: number | null; table_id?: number | null; notes?: string | null },
       idempotencyKey: string | null,
     ) =>
-      change(actor, `select ${rpcReservation('r')} as data from booking.book_table($1, $2, $3, $4, $5, $6, $7) r`, [
+      change(actor, 'book_table', [
         a.restaurant_id,
         a.starts_at,
         a.guests,
@@ -308,18 +330,18 @@ export function queries(db: Database) {
         a.table_id ?? null,
         idempotencyKey,
         a.notes ?? null,
-      ]),
+      ], reservationAs(rpcReservation)),
 
     rpcUpsertClient: async (actor: Actor, a: { restaurant_id: number; email: string; name?: string | null; phone?: string | null }) =>
-      change(actor, `select ${clientJson('c')} as data from booking.upsert_client($1, $2, $3, $4) c`, [
+      change(actor, 'upsert_client', [
         a.restaurant_id,
         a.email,
         a.name ?? null,
         a.phone ?? null,
-      ]),
+      ], clientAs),
 
     rpcCancelReservation: async (actor: Actor, a: { restaurant_id: number; reservation_id: number }) =>
-      change(actor, `select ${rpcReservation('r')} as data from booking.cancel_reservation($1, $2) r`, [a.restaurant_id, a.reservation_id]),
+      change(actor, 'cancel_reservation', [a.restaurant_id, a.reservation_id], reservationAs(rpcReservation)),
 
     rpcRescheduleReservation: async (
       actor: Actor,
@@ -327,8 +349,9 @@ export function queries(db: Database) {
     ) =>
       change(
         actor,
-        `select ${rpcReservation('r')} as data from booking.reschedule_reservation($1, $2, $3, $4, $5) r`,
+        'reschedule_reservation',
         [a.restaurant_id, a.reservation_id, a.starts_at ?? null, a.guests ?? null, a.table_id ?? null],
+        reservationAs(rpcReservation),
       ),
 
     async appliedMigrations(): Promise<string[]> {
