@@ -11,7 +11,7 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { createBenchRestaurant, machine, madridInstant, measure, openBenchDatabase, summarize, type Measurement } from './support';
+import { createBenchRestaurant, machine, madridInstant, measure, openBenchDatabase, query, summarize, type Measurement } from './support';
 import { startApiProcess } from '../load/server-process';
 import { bookFullDay as fullDay, seededRandom as random } from './workloads';
 
@@ -63,7 +63,7 @@ async function bookSql(pool: pg.Pool, restaurant: string, bookings: Booking[]): 
   const m = await measure(CONNECTIONS, { seconds: 600, maxCalls: bookings.length }, async (_worker, n) => {
     const b = bookings[n]!;
     try {
-      await pool.query('select booking.book_table($1, $2, $3, idempotency_key => $4)', [restaurant, b.startsAt, b.guests, randomUUID()]);
+      await query(pool, 'select booking.book_table($1, $2, $3, idempotency_key => $4)', [restaurant, b.startsAt, b.guests, randomUUID()]);
       statuses.ok = (statuses.ok ?? 0) + 1;
     } catch (error) {
       const code = (error as pg.DatabaseError).code ?? 'error';

@@ -3,22 +3,11 @@
 // evening; available_table_counts latency for a 50-table restaurant with a full day booked.
 // Prints JSON. A benchmark, not a test: figures vary with the machine and its load.
 import pg from 'pg';
-import { createBenchRestaurant, madridInstant, machine, measure, openBenchDatabase, type Measurement } from './support';
+import { createBenchRestaurant, madridInstant, machine, measure, openBenchDatabase, query, type Measurement } from './support';
+import { bookFullDay, seededRandom } from './workloads';
 
 const CONNECTIONS = [1, 8, 32];
 const SECONDS = Number(process.argv[2] ?? 5);
-
-/** Deterministic pseudo-random numbers, so every run books the same sequence. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const GRID = Array.from({ length: 12 }, (_, i) => `${19 + Math.floor(i / 4)}:${String((i % 4) * 15).padStart(2, '0')}`);
 
@@ -30,13 +19,13 @@ async function bookDistinct(pool: pg.Pool, connections: number): Promise<Measure
        from generate_series(0, 4199) i`,
   );
   return measure(connections, { seconds: SECONDS, maxCalls: starts.rows.length }, async (_worker, n) => {
-    await pool.query('select booking.book_table($1, $2, 2)', [restaurant, starts.rows[n]!.at]);
+    await query(pool, 'select booking.book_table($1, $2, 2)', [restaurant, starts.rows[n]!.at]);
   });
 }
 
 async function bookContended(pool: pg.Pool, connections: number): Promise<Measurement & { booked: number; refused: number }> {
   const restaurant = await createBenchRestaurant(pool, `evening ${connections}`, '19:00', '23:30');
-  const next = random(connections);
+  const next = seededRandom(connections);
   const evenings = new Map<number, string[]>();
   const evening = async (day: number) => {
     if (!evenings.has(day)) evenings.set(day, await Promise.all(GRID.map((time) => madridInstant(pool, day, time))));
@@ -51,7 +40,7 @@ async function bookContended(pool: pg.Pool, connections: number): Promise<Measur
     const startsAt = times[Math.floor(next() * times.length)]!;
     const guests = 2 + Math.floor(next() * 5);
     try {
-      await pool.query('select booking.book_table($1, $2, $3)', [restaurant, startsAt, guests]);
+      await query(pool, 'select booking.book_table($1, $2, $3)', [restaurant, startsAt, guests]);
       booked += 1;
     } catch (error) {
       if ((error as pg.DatabaseError).code !== 'PT409') throw error;
@@ -63,23 +52,7 @@ async function bookContended(pool: pg.Pool, connections: number): Promise<Measur
 
 async function availability(pool: pg.Pool) {
   const restaurant = await createBenchRestaurant(pool, 'availability', '12:00', '23:30');
-  const next = random(7);
-  const day = 3;
-  const times = await Promise.all(
-    Array.from({ length: 38 }, (_, i) => madridInstant(pool, day, `${12 + Math.floor(i / 4)}:${String((i % 4) * 15).padStart(2, '0')}`)),
-  );
-  let reservations = 0;
-  while (reservations < 100) {
-    const startsAt = times[Math.floor(next() * times.length)]!;
-    await pool
-      .query('select booking.book_table($1, $2, $3)', [restaurant, startsAt, 2 + Math.floor(next() * 5)])
-      .then(() => (reservations += 1))
-      .catch((error: pg.DatabaseError) => {
-        if (error.code !== 'PT409') throw error;
-      });
-  }
-  const { rows } = await pool.query<{ day: string }>("select to_char((now() at time zone 'Europe/Madrid')::date + $1::int, 'YYYY-MM-DD') as day", [day]);
-  const localDay = rows[0]!.day;
+  const { day: localDay, reservations } = await bookFullDay(pool, restaurant);
   const client = await measure(1, { seconds: SECONDS, maxCalls: 5000 }, async () => {
     await pool.query('select * from booking.available_table_counts($1, $2, 4)', [restaurant, localDay]);
   });

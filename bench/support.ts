@@ -44,6 +44,24 @@ export async function openBenchDatabase(): Promise<BenchDatabase> {
   };
 }
 
+/**
+ * One statement on a pooled connection. pg's `pool.query` closes the connection after any error,
+ * so every expected refusal (PT409) would cost a reconnect; a refused statement leaves the
+ * connection perfectly usable, and only a connection-level failure should retire it.
+ */
+export async function query<T extends pg.QueryResultRow = pg.QueryResultRow>(pool: pg.Pool, sql: string, params: unknown[]): Promise<pg.QueryResult<T>> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    return await client.query<T>(sql, params);
+  } catch (error) {
+    if (!(error as pg.DatabaseError).code) broken = error as Error;
+    throw error;
+  } finally {
+    client.release(broken);
+  }
+}
+
 /** 50 tables of 2 to 8 seats, open every day from `opens` to `closes` (local, Europe/Madrid). */
 export async function createBenchRestaurant(pool: pg.Pool, name: string, opens: string, closes: string): Promise<string> {
   const { rows } = await pool.query<{ id: string }>(

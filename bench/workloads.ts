@@ -1,6 +1,6 @@
 // Workloads the benchmarks share: a seeded random sequence, and a full day of bookings.
 import type pg from 'pg';
-import { madridInstant } from './support';
+import { madridInstant, query } from './support';
 
 /** Deterministic pseudo-random numbers in [0, 1) (mulberry32): the same seed, the same sequence. */
 export function seededRandom(seed: number): () => number {
@@ -24,8 +24,7 @@ export async function bookFullDay(pool: pg.Pool, restaurant: string): Promise<{ 
   let reservations = 0;
   for (let attempt = 0; reservations < 100 && attempt < 2000; attempt += 1) {
     const startsAt = times[Math.floor(next() * times.length)]!;
-    await pool
-      .query('select booking.book_table($1, $2, $3)', [restaurant, startsAt, 2 + Math.floor(next() * 5)])
+    await query(pool, 'select booking.book_table($1, $2, $3)', [restaurant, startsAt, 2 + Math.floor(next() * 5)])
       .then(() => (reservations += 1))
       .catch((error: pg.DatabaseError) => {
         if (error.code !== 'PT409') throw error;
