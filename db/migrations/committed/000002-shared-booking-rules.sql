@@ -1,5 +1,5 @@
 --! Previous: sha1:e7d9ddbe57bad9da55291a190a871fdae07993a5
---! Hash: sha1:bece0a415c3274d143af61e293842408b4cfcc5b
+--! Hash: sha1:ead0bfeadb93220d97420b469158d16678e04f20
 --! Message: Shared booking rules
 
 -- Booking rules shared by every function: refusals with a stable SQLSTATE, stay length,
@@ -172,6 +172,57 @@ begin
 end;
 $$;
 comment on function booking_private.next_free_table(bigint, integer, tstzrange, bigint[], boolean, bigint, bigint, bigint) is 'The smallest active table fitting the party with no active reservation overlapping p_during (p_prefer first, only p_only when given), locked FOR NO KEY UPDATE. Without p_wait, tables other bookers hold are skipped; with it, waits for them. Null when none.';
+
+create function booking_private.seat(p_row booking.reservations, p_buffer_minutes integer, p_only bigint, p_prefer bigint)
+  returns booking.reservations
+  language plpgsql volatile
+  as $$
+declare
+  v_during tstzrange := tstzrange(p_row.starts_at, p_row.ends_at + make_interval(mins => p_buffer_minutes), '[)');
+  v_table bigint;
+  v_tried bigint[] := '{}';
+  v_wait boolean := false;
+  v_deadlocks integer := 0;
+  v_row booking.reservations;
+begin
+  loop
+    v_table := null;
+    begin
+      v_table := booking_private.next_free_table(p_row.restaurant_id, p_row.guests, v_during, v_tried, v_wait, p_only, p_prefer, p_row.id);
+      if v_table is null then
+        exit when v_wait;
+        -- Every free table was held by another booker: now wait for them, so that nobody is
+        -- refused while a table may still turn out free.
+        v_wait := true;
+        continue;
+      end if;
+      if p_row.id is null then
+        insert into booking.reservations (restaurant_id, table_id, client_id, starts_at, ends_at, guests, idempotency_key, request_fingerprint, notes)
+          values (p_row.restaurant_id, v_table, p_row.client_id, p_row.starts_at, p_row.ends_at, p_row.guests,
+                  p_row.idempotency_key, p_row.request_fingerprint, p_row.notes)
+          returning * into v_row;
+      else
+        update booking.reservations r
+          set starts_at = p_row.starts_at, ends_at = p_row.ends_at, guests = p_row.guests, table_id = v_table
+          where r.id = p_row.id
+          returning * into v_row;
+      end if;
+      return v_row;
+    exception
+      -- Another booker took the table first: try the next one.
+      when exclusion_violation then
+        v_tried := v_tried || v_table;
+      when deadlock_detected then
+        v_deadlocks := v_deadlocks + 1;
+        if v_deadlocks > 5 then
+          raise;
+        end if;
+    end;
+  end loop;
+  return null;
+end;
+$$;
+comment on function booking_private.seat(booking.reservations, integer, bigint, bigint) is 'Writes p_row (inserted when its id is null, else moved) on the best free table from next_free_table, moving on to the next table when another booker wins the race for one. Returns the written row, or null when no table is free.';
 
 create function booking_private.check_table(p_restaurant_id bigint, p_table_id bigint, p_guests integer) returns void
   language plpgsql stable

@@ -1,5 +1,5 @@
---! Previous: sha1:bece0a415c3274d143af61e293842408b4cfcc5b
---! Hash: sha1:96d47ece1808937f1fd9e1db4f8b39185acbb493
+--! Previous: sha1:ead0bfeadb93220d97420b469158d16678e04f20
+--! Hash: sha1:18fa564aaf6a2f470323689d5376396263a2be54
 --! Message: SQL API functions
 
 -- The SQL API: what DBAs call and what the HTTP server translates. Parameter names are the JSON
@@ -113,11 +113,6 @@ declare
   v_row booking.reservations;
   v_day date;
   v_minutes integer;
-  v_during tstzrange;
-  v_table bigint;
-  v_tried bigint[] := '{}';
-  v_wait boolean := false;
-  v_deadlocks integer := 0;
   v_constraint text;
 begin
   perform booking_private.check_party(book_table.guests);
@@ -137,44 +132,29 @@ begin
   if book_table.table_id is not null then
     perform booking_private.check_table(v_restaurant.id, book_table.table_id, book_table.guests);
   end if;
-  v_during := tstzrange(book_table.starts_at,
-    book_table.starts_at + make_interval(mins => v_minutes + v_restaurant.buffer_minutes), '[)');
-  loop
-    v_table := null;
-    begin
-      v_table := booking_private.next_free_table(v_restaurant.id, book_table.guests, v_during, v_tried, v_wait, book_table.table_id);
-      if v_table is null then
-        exit when v_wait;
-        -- Every free table was held by another booker: now wait for them, so that nobody is
-        -- refused while a table may still turn out free.
-        v_wait := true;
-        continue;
-      end if;
-      insert into booking.reservations (restaurant_id, table_id, client_id, starts_at, ends_at, guests, idempotency_key, request_fingerprint, notes)
-        values (v_restaurant.id, v_table, book_table.client_id, book_table.starts_at,
-                book_table.starts_at + make_interval(mins => v_minutes), book_table.guests,
-                book_table.idempotency_key, v_fingerprint, book_table.notes)
-        returning * into v_row;
-      return v_row;
-    exception
-      when exclusion_violation then
-        v_tried := v_tried || v_table;
-      when deadlock_detected then
-        v_deadlocks := v_deadlocks + 1;
-        if v_deadlocks > 5 then
-          raise;
-        end if;
-      when unique_violation then
-        get stacked diagnostics v_constraint = constraint_name;
-        if v_constraint <> 'reservations_idempotency_key' then
-          raise;
-        end if;
-        -- A concurrent call with the same key committed first: this call is its replay.
-        select * into v_row from booking.reservations r
-          where r.restaurant_id = v_restaurant.id and r.idempotency_key = book_table.idempotency_key;
-        return booking_private.replay(v_row, v_fingerprint);
-    end;
-  end loop;
+  v_row.restaurant_id := v_restaurant.id;
+  v_row.client_id := book_table.client_id;
+  v_row.starts_at := book_table.starts_at;
+  v_row.ends_at := book_table.starts_at + make_interval(mins => v_minutes);
+  v_row.guests := book_table.guests;
+  v_row.idempotency_key := book_table.idempotency_key;
+  v_row.request_fingerprint := v_fingerprint;
+  v_row.notes := book_table.notes;
+  begin
+    v_row := booking_private.seat(v_row, v_restaurant.buffer_minutes, book_table.table_id, null);
+  exception when unique_violation then
+    get stacked diagnostics v_constraint = constraint_name;
+    if v_constraint <> 'reservations_idempotency_key' then
+      raise;
+    end if;
+    -- A concurrent call with the same key committed first: this call is its replay.
+    select * into v_row from booking.reservations r
+      where r.restaurant_id = v_restaurant.id and r.idempotency_key = book_table.idempotency_key;
+    return booking_private.replay(v_row, v_fingerprint);
+  end;
+  if v_row.id is not null then
+    return v_row;
+  end if;
   perform booking_private.no_table_error(v_restaurant, v_day, book_table.starts_at, book_table.guests, book_table.table_id);
   return null;
 end;
@@ -352,11 +332,6 @@ declare
   v_guests integer;
   v_day date;
   v_minutes integer;
-  v_during tstzrange;
-  v_table bigint;
-  v_tried bigint[] := '{}';
-  v_wait boolean := false;
-  v_deadlocks integer := 0;
 begin
   v_restaurant := booking_private.restaurant(reschedule_reservation.restaurant_id);
   v_row := booking_private.reservation_for_update(v_restaurant.id, reschedule_reservation.reservation_id);
@@ -372,32 +347,13 @@ begin
   if reschedule_reservation.table_id is not null then
     perform booking_private.check_table(v_restaurant.id, reschedule_reservation.table_id, v_guests);
   end if;
-  v_during := tstzrange(v_starts_at, v_starts_at + make_interval(mins => v_minutes + v_restaurant.buffer_minutes), '[)');
-  loop
-    v_table := null;
-    begin
-      v_table := booking_private.next_free_table(v_restaurant.id, v_guests, v_during, v_tried, v_wait,
-                                                 reschedule_reservation.table_id, v_row.table_id, v_row.id);
-      if v_table is null then
-        exit when v_wait;
-        v_wait := true;
-        continue;
-      end if;
-      update booking.reservations r
-        set starts_at = v_starts_at, ends_at = v_starts_at + make_interval(mins => v_minutes), guests = v_guests, table_id = v_table
-        where r.id = v_row.id
-        returning * into v_row;
-      return v_row;
-    exception
-      when exclusion_violation then
-        v_tried := v_tried || v_table;
-      when deadlock_detected then
-        v_deadlocks := v_deadlocks + 1;
-        if v_deadlocks > 5 then
-          raise;
-        end if;
-    end;
-  end loop;
+  v_row.starts_at := v_starts_at;
+  v_row.ends_at := v_starts_at + make_interval(mins => v_minutes);
+  v_row.guests := v_guests;
+  v_row := booking_private.seat(v_row, v_restaurant.buffer_minutes, reschedule_reservation.table_id, v_row.table_id);
+  if v_row.id is not null then
+    return v_row;
+  end if;
   perform booking_private.no_table_error(v_restaurant, v_day, v_starts_at, v_guests, reschedule_reservation.table_id);
   return null;
 end;

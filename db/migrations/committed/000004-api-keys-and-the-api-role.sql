@@ -1,5 +1,5 @@
---! Previous: sha1:96d47ece1808937f1fd9e1db4f8b39185acbb493
---! Hash: sha1:8097aa87de80f880d6a7741bf538ac11bd3458e6
+--! Previous: sha1:18fa564aaf6a2f470323689d5376396263a2be54
+--! Hash: sha1:86198e7e3eb59491ce321c58010dafdf3f404561
 --! Message: API keys and the API role
 
 -- API keys (only their hashes are stored) and the least-privilege role the HTTP server runs as.
