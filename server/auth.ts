@@ -1,7 +1,7 @@
 // Bearer API keys: resolved by booking.resolve_api_key (the database stores only hashes), kept
 // for a short while in memory so a busy assistant does not pay a lookup per request.
 import { createHash } from 'node:crypto';
-import type { RequestHandler, Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import type { Actor, ApiKeyScope, Queries } from './db';
 import { ApiError, refusal } from './errors';
 
@@ -16,29 +16,42 @@ function unauthorized(message: string): ApiError {
   );
 }
 
-/** Resolves the key into res.locals.apiKey, or answers 401. */
-export function authenticate(queries: Pick<Queries, 'resolveApiKey'>, ttlMs: number): RequestHandler {
+export interface ApiKeyAuth {
+  /** Resolves the key into res.locals.apiKey, or answers 401. */
+  authenticate: RequestHandler;
+  /** Whether the request carries a key this process resolved within the cache's lifetime. */
+  isKnown(req: Request): boolean;
+}
+
+export function apiKeyAuth(queries: Pick<Queries, 'resolveApiKey'>, ttlMs: number): ApiKeyAuth {
   // Keyed by the key's hash, so the raw key is not kept in memory longer than the request.
   const cache = new Map<string, { scope: ApiKeyScope; expires: number }>();
-  return async (req, res, next) => {
-    const match = BEARER.exec(req.headers.authorization ?? '');
-    if (!match) throw unauthorized('An API key is required.');
-    const key = match[1]!;
-    const digest = createHash('sha256').update(key).digest('hex');
-    const now = Date.now();
-    let scope = cache.get(digest);
-    if (!scope || scope.expires <= now) {
-      const resolved = await queries.resolveApiKey(key);
-      if (!resolved) {
-        cache.delete(digest);
-        throw unauthorized('The API key is unknown or revoked.');
+  const presented = (req: Request) => BEARER.exec(req.headers.authorization ?? '')?.[1];
+  const digestOf = (key: string) => createHash('sha256').update(key).digest('hex');
+  return {
+    isKnown(req) {
+      const key = presented(req);
+      return key !== undefined && (cache.get(digestOf(key))?.expires ?? 0) > Date.now();
+    },
+    async authenticate(req, res, next) {
+      const key = presented(req);
+      if (!key) throw unauthorized('An API key is required.');
+      const digest = digestOf(key);
+      const now = Date.now();
+      let scope = cache.get(digest);
+      if (!scope || scope.expires <= now) {
+        const resolved = await queries.resolveApiKey(key);
+        if (!resolved) {
+          cache.delete(digest);
+          throw unauthorized('The API key is unknown or revoked.');
+        }
+        if (cache.size >= MAX_CACHED) cache.clear();
+        scope = { scope: resolved, expires: now + ttlMs };
+        if (ttlMs > 0) cache.set(digest, scope);
       }
-      if (cache.size >= MAX_CACHED) cache.clear();
-      scope = { scope: resolved, expires: now + ttlMs };
-      if (ttlMs > 0) cache.set(digest, scope);
-    }
-    res.locals.apiKey = scope.scope;
-    next();
+      res.locals.apiKey = scope.scope;
+      next();
+    },
   };
 }
 

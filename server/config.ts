@@ -28,6 +28,7 @@ const schema = z.object({
     .default('32kb'),
   RATE_LIMIT_WINDOW_MS: positiveInt(86_400_000).default(60_000),
   RATE_LIMIT_MAX: positiveInt(10_000_000).default(600),
+  RATE_LIMIT_FAILED_AUTH_MAX: positiveInt(10_000_000).default(30),
   REDIS_URL: z.url().optional(),
   VALIDATE_RESPONSES: flag.default(false),
   SHUTDOWN_TIMEOUT_MS: positiveInt(600_000).default(10_000),
@@ -59,7 +60,7 @@ function parseConfig(env: NodeJS.ProcessEnv) {
     },
     keyCacheTtlMs: c.API_KEY_CACHE_TTL_MS,
     bodyLimit: c.BODY_LIMIT,
-    rateLimit: { windowMs: c.RATE_LIMIT_WINDOW_MS, max: c.RATE_LIMIT_MAX, redisUrl: c.REDIS_URL },
+    rateLimit: { windowMs: c.RATE_LIMIT_WINDOW_MS, max: c.RATE_LIMIT_MAX, failedAuthMax: c.RATE_LIMIT_FAILED_AUTH_MAX, redisUrl: c.REDIS_URL },
     validateResponses: c.VALIDATE_RESPONSES,
     shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
   };

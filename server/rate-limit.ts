@@ -1,6 +1,7 @@
 // Requests per API key per window. The memory store suits one process; with REDIS_URL every
 // instance shares the counts.
-import { rateLimit, type Store } from 'express-rate-limit';
+import type { Request } from 'express';
+import { ipKeyGenerator, rateLimit, type Store } from 'express-rate-limit';
 import { RedisStore } from 'rate-limit-redis';
 import { createClient } from 'redis';
 import type { Config } from './config';
@@ -37,5 +38,26 @@ export function limitPerApiKey(limits: Pick<Config['rateLimit'], 'windowMs' | 'm
     ...(store ? { store } : {}),
     handler: (_req, _res, next) =>
       next(refusal(429, 'rate_limited', 'Too many requests for this API key.', 'rate_limited', 'Wait until the RateLimit reset, then retry.')),
+  });
+}
+
+/**
+ * Runs before authentication: an address that keeps presenting unknown keys is refused without
+ * a key lookup once it has failed `failedAuthMax` times in the window. Only failures count, and
+ * a key this process already knows is never held back, so a guessing neighbour cannot lock a
+ * working assistant out. Counted per process (a guard for the database, not a quota).
+ */
+export function limitFailedAuthentication(limits: Pick<Config['rateLimit'], 'windowMs' | 'failedAuthMax'>, isKnown: (req: Request) => boolean) {
+  return rateLimit({
+    windowMs: limits.windowMs,
+    limit: limits.failedAuthMax,
+    standardHeaders: false,
+    legacyHeaders: false,
+    keyGenerator: (req) => `ip:${ipKeyGenerator(req.ip ?? '')}`,
+    skip: isKnown,
+    skipSuccessfulRequests: true,
+    requestWasSuccessful: (_req, res) => res.statusCode !== 401,
+    handler: (_req, _res, next) =>
+      next(refusal(429, 'rate_limited', 'Too many requests with unknown API keys from this address.', 'too_many_failed_authentications', 'Check the API key, then retry later.')),
   });
 }

@@ -53,3 +53,19 @@ test('the Redis store shares the counts between two API processes', async () => 
     for (const store of stores) await store.close();
   }
 });
+
+test('an address that keeps presenting unknown keys is refused with 429, while a key this process knows still works', async () => {
+  const t = await startTestApi({ db, env: { RATE_LIMIT_FAILED_AUTH_MAX: '2', RATE_LIMIT_WINDOW_MS: '60000', API_KEY_CACHE_TTL_MS: '60000' } });
+  try {
+    const one = await tenant(db);
+    const path = `/api/restaurants/${one.id}/clients`;
+    await t.api.get(path, one.key).expect(200);
+    await t.api.get(path, 'nora_guess1').expect(401);
+    await t.api.get(path, 'nora_guess2').expect(401);
+    const refused = await t.api.get(path, 'nora_guess3').expect(429);
+    expect(refused.body.error).toMatchObject({ code: 'rate_limited', details: { reason: 'too_many_failed_authentications' } });
+    await t.api.get(path, one.key).expect(200);
+  } finally {
+    await t.close();
+  }
+});

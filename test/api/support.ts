@@ -84,7 +84,8 @@ export interface ApiOptions {
 }
 
 export function testConfig(url: string, env: Record<string, string> = {}): Config {
-  return loadConfig({ DATABASE_URL: url, LOG_LEVEL: 'silent', VALIDATE_RESPONSES: 'true', API_KEY_CACHE_TTL_MS: '0', ...env });
+  // Many tests present missing or unknown keys on purpose; the failed-authentication guard has its own test.
+  return loadConfig({ DATABASE_URL: url, LOG_LEVEL: 'silent', VALIDATE_RESPONSES: 'true', API_KEY_CACHE_TTL_MS: '0', RATE_LIMIT_FAILED_AUTH_MAX: '1000000', ...env });
 }
 
 export async function startTestApi(options: ApiOptions = {}): Promise<ApiUnderTest> {
