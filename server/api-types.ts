@@ -748,7 +748,7 @@ export interface components {
                 "application/json": components["schemas"]["LegacyError"];
             };
         };
-        /** @description Too many requests for this API key; wait for the `RateLimit` reset (or `Retry-After` seconds). */
+        /** @description Too many requests for this API key, or (`too_many_failed_authentications`) too many unknown keys from this address; wait for the `RateLimit` reset (or `Retry-After` seconds). */
         LegacyTooManyRequests: {
             headers: {
                 "Retry-After": components["headers"]["RetryAfter"];
@@ -840,7 +840,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description Too many requests for this API key. */
+        /** @description Too many requests for this API key, or (`too_many_failed_authentications`) too many unknown keys from this address; retry after `Retry-After` seconds. */
         RpcTooManyRequests: {
             headers: {
                 "Retry-After": components["headers"]["RetryAfter"];

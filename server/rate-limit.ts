@@ -6,7 +6,7 @@ import { RedisStore } from 'rate-limit-redis';
 import { createClient } from 'redis';
 import type { Config } from './config';
 import { apiKeyOf } from './auth';
-import { refusal } from './errors';
+import { ApiError, refusal } from './errors';
 
 export interface SharedStore {
   store: Store;
@@ -57,7 +57,10 @@ export function limitFailedAuthentication(limits: Pick<Config['rateLimit'], 'win
     skip: isKnown,
     skipSuccessfulRequests: true,
     requestWasSuccessful: (_req, res) => res.statusCode !== 401,
-    handler: (_req, _res, next) =>
-      next(refusal(429, 'rate_limited', 'Too many requests with unknown API keys from this address.', 'too_many_failed_authentications', 'Check the API key, then retry later.')),
+    handler: (req, _res, next) => {
+      const refused = refusal(429, 'rate_limited', 'Too many requests with unknown API keys from this address.', 'too_many_failed_authentications', 'Check the API key, then retry later.');
+      const resetMs = (req as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime?.getTime() ?? Date.now() + limits.windowMs;
+      next(new ApiError(429, refused.body, { 'Retry-After': String(Math.max(1, Math.ceil((resetMs - Date.now()) / 1000))) }));
+    },
   });
 }

@@ -64,6 +64,7 @@ test('an address that keeps presenting unknown keys is refused with 429, while a
     await t.api.get(path, 'nora_guess2').expect(401);
     const refused = await t.api.get(path, 'nora_guess3').expect(429);
     expect(refused.body.error).toMatchObject({ code: 'rate_limited', details: { reason: 'too_many_failed_authentications' } });
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
     await t.api.get(path, one.key).expect(200);
   } finally {
     await t.close();
