@@ -7,11 +7,11 @@ import type { Store } from 'express-rate-limit';
 import type { Logger } from 'pino';
 import type { Config } from './config';
 import type { Queries } from './db';
-import { apiKeyAuth } from './auth';
+import { authenticate } from './auth';
 import { errorPayload, refusal, toApiError } from './errors';
 import { requestLogger } from './logger';
 import { validateAgainstSpec } from './openapi';
-import { limitFailedAuthentication, limitPerApiKey } from './rate-limit';
+import { limitPerApiKey } from './rate-limit';
 import { availabilityRoutes } from './routes/availability';
 import { clientRoutes } from './routes/clients';
 import { docsRoutes } from './routes/docs';
@@ -38,13 +38,7 @@ export function createApp({ config, queries, logger, committedMigrations, rateLi
   app.use(requestLogger(logger));
   app.use(healthRoutes(queries, committedMigrations, logger));
   app.use(docsRoutes());
-  const keys = apiKeyAuth(queries, config.keyCacheTtlMs);
-  app.use(
-    ['/api', '/rpc'],
-    limitFailedAuthentication(config.rateLimit, keys.isKnown),
-    keys.authenticate,
-    limitPerApiKey(config.rateLimit, rateLimitStore),
-  );
+  app.use(['/api', '/rpc'], authenticate(queries, config.keyCacheTtlMs, config.rateLimit), limitPerApiKey(config.rateLimit, rateLimitStore));
   app.use(express.json({ limit: config.bodyLimit, type: 'application/json' }));
   app.use(validateAgainstSpec(config.validateResponses));
   const restaurant = '/api/restaurants/:restId';

@@ -1,7 +1,8 @@
 // Bearer API keys: resolved by booking.resolve_api_key (the database stores only hashes), kept
 // for a short while in memory so a busy assistant does not pay a lookup per request.
 import { createHash } from 'node:crypto';
-import type { Request, RequestHandler, Response } from 'express';
+import type { RequestHandler, Response } from 'express';
+import { ipKeyGenerator, MemoryStore, type Options } from 'express-rate-limit';
 import type { Actor, ApiKeyScope, Queries } from './db';
 import { ApiError, refusal } from './errors';
 
@@ -16,43 +17,60 @@ function unauthorized(message: string): ApiError {
   );
 }
 
-export interface ApiKeyAuth {
-  /** Resolves the key into res.locals.apiKey, or answers 401. */
-  authenticate: RequestHandler;
-  /** Whether the request carries a key this process resolved within the cache's lifetime. */
-  isKnown(req: Request): boolean;
+export interface FailedLookupLimit {
+  windowMs: number;
+  /** Unknown keys an address may present per window before it is refused without a lookup. */
+  failedAuthMax: number;
 }
 
-export function apiKeyAuth(queries: Pick<Queries, 'resolveApiKey'>, ttlMs: number): ApiKeyAuth {
+/**
+ * Resolves the key into res.locals.apiKey, or answers 401. An address that keeps presenting
+ * unknown keys gets 429 instead of further lookups; only failed lookups count, so a working
+ * key is never held back by them.
+ */
+export function authenticate(queries: Pick<Queries, 'resolveApiKey'>, ttlMs: number, limit: FailedLookupLimit): RequestHandler {
   // Keyed by the key's hash, so the raw key is not kept in memory longer than the request.
   const cache = new Map<string, { scope: ApiKeyScope; expires: number }>();
-  const presented = (req: Request) => BEARER.exec(req.headers.authorization ?? '')?.[1];
-  const digestOf = (key: string) => createHash('sha256').update(key).digest('hex');
-  return {
-    isKnown(req) {
-      const key = presented(req);
-      return key !== undefined && (cache.get(digestOf(key))?.expires ?? 0) > Date.now();
-    },
-    async authenticate(req, res, next) {
-      const key = presented(req);
-      if (!key) throw unauthorized('An API key is required.');
-      const digest = digestOf(key);
-      const now = Date.now();
-      let scope = cache.get(digest);
-      if (!scope || scope.expires <= now) {
-        const resolved = await queries.resolveApiKey(key);
-        if (!resolved) {
-          cache.delete(digest);
-          throw unauthorized('The API key is unknown or revoked.');
-        }
-        if (cache.size >= MAX_CACHED) cache.clear();
-        scope = { scope: resolved, expires: now + ttlMs };
-        if (ttlMs > 0) cache.set(digest, scope);
+  const failures = new MemoryStore();
+  failures.init({ windowMs: limit.windowMs } as Options);
+  return async (req, res, next) => {
+    const match = BEARER.exec(req.headers.authorization ?? '');
+    if (!match) throw unauthorized('An API key is required.');
+    const key = match[1]!;
+    const digest = createHash('sha256').update(key).digest('hex');
+    const now = Date.now();
+    let scope = cache.get(digest);
+    if (!scope || scope.expires <= now) {
+      const address = `ip:${ipKeyGenerator(req.ip ?? '')}`;
+      const failed = await failures.get(address);
+      if (failed && failed.totalHits >= limit.failedAuthMax) throw tooManyFailures(failed.resetTime ?? new Date(now + limit.windowMs));
+      const resolved = await queries.resolveApiKey(key);
+      if (!resolved) {
+        cache.delete(digest);
+        await failures.increment(address);
+        throw unauthorized('The API key is unknown or revoked.');
       }
-      res.locals.apiKey = scope.scope;
-      next();
-    },
+      if (cache.size >= MAX_CACHED) cache.clear();
+      scope = { scope: resolved, expires: now + ttlMs };
+      if (ttlMs > 0) cache.set(digest, scope);
+    }
+    res.locals.apiKey = scope.scope;
+    next();
   };
+}
+
+function tooManyFailures(reset: Date): ApiError {
+  const seconds = Math.max(1, Math.ceil((reset.getTime() - Date.now()) / 1000));
+  return new ApiError(
+    429,
+    {
+      code: 'rate_limited',
+      message: 'Too many requests with unknown API keys from this address.',
+      details: { reason: 'too_many_failed_authentications' },
+      hint: 'Check the API key, then retry later.',
+    },
+    { 'Retry-After': String(seconds) },
+  );
 }
 
 export function apiKeyOf(res: Response): ApiKeyScope {

@@ -1,12 +1,11 @@
 // Requests per API key per window. The memory store suits one process; with REDIS_URL every
 // instance shares the counts.
-import type { Request } from 'express';
-import { ipKeyGenerator, rateLimit, type Store } from 'express-rate-limit';
+import { rateLimit, type Store } from 'express-rate-limit';
 import { RedisStore } from 'rate-limit-redis';
 import { createClient } from 'redis';
 import type { Config } from './config';
 import { apiKeyOf } from './auth';
-import { ApiError, refusal } from './errors';
+import { refusal } from './errors';
 
 export interface SharedStore {
   store: Store;
@@ -41,26 +40,3 @@ export function limitPerApiKey(limits: Pick<Config['rateLimit'], 'windowMs' | 'm
   });
 }
 
-/**
- * Runs before authentication: an address that keeps presenting unknown keys is refused without
- * a key lookup once it has failed `failedAuthMax` times in the window. Only failures count, and
- * a key this process already knows is never held back, so a guessing neighbour cannot lock a
- * working assistant out. Counted per process (a guard for the database, not a quota).
- */
-export function limitFailedAuthentication(limits: Pick<Config['rateLimit'], 'windowMs' | 'failedAuthMax'>, isKnown: (req: Request) => boolean) {
-  return rateLimit({
-    windowMs: limits.windowMs,
-    limit: limits.failedAuthMax,
-    standardHeaders: false,
-    legacyHeaders: false,
-    keyGenerator: (req) => `ip:${ipKeyGenerator(req.ip ?? '')}`,
-    skip: isKnown,
-    skipSuccessfulRequests: true,
-    requestWasSuccessful: (_req, res) => res.statusCode !== 401,
-    handler: (req, _res, next) => {
-      const refused = refusal(429, 'rate_limited', 'Too many requests with unknown API keys from this address.', 'too_many_failed_authentications', 'Check the API key, then retry later.');
-      const resetMs = (req as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime?.getTime() ?? Date.now() + limits.windowMs;
-      next(new ApiError(429, refused.body, { 'Retry-After': String(Math.max(1, Math.ceil((resetMs - Date.now()) / 1000))) }));
-    },
-  });
-}
