@@ -1,5 +1,6 @@
-// Running the API: probes, the docs page and the contract, the API role, a database that is
-// down, and a graceful stop.
+// Running the API: probes, the docs page (also in a real browser) and the contract, the API
+// role, a database that is down, and a graceful stop.
+import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import request from 'supertest';
 import { randomBytes } from 'node:crypto';
@@ -11,6 +12,8 @@ import { startApi } from '../../server/server';
 import { loadConfig } from '../../server/config';
 import { toApiError } from '../../server/errors';
 import { committedMigrations } from '../../db/migrate';
+import { specPath } from '../../server/openapi';
+import { hasBrowser, renderedDom } from '../support/browser';
 import { client, startTestApi, testConfig, tenant, type ApiUnderTest } from './support';
 
 let db: TestDatabase;
@@ -75,6 +78,13 @@ test('/openapi.yaml serves the contract and /docs the interactive page pointing 
   const init = await request(t.server).get('/docs/swagger-ui-init.js').expect(200);
   expect(init.text).toContain('"url": "/openapi.yaml"');
   await request(t.server).get('/docs/swagger-ui-bundle.js').expect(200);
+});
+
+(hasBrowser ? test : test.skip)('/docs renders every path of openapi.yaml in headless Chromium', async () => {
+  const dom = await renderedDom(`${t.url}/docs/`);
+  const spec = YAML.parse(readFileSync(specPath, 'utf8')) as { info: { title: string }; paths: Record<string, unknown> };
+  expect(dom).toContain(spec.info.title);
+  expect(Object.keys(spec.paths).filter((p) => !dom.includes(`data-path="${p}"`))).toEqual([]);
 });
 
 test('every request id is echoed, and a sane caller-supplied one is kept', async () => {
