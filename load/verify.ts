@@ -12,14 +12,21 @@ export interface Check {
   detail: string;
 }
 
-/** Pairs of active reservations of one table whose time ranges (with buffer) overlap: must be none. */
+/**
+ * Pairs of active reservations holding one table at overlapping times (with buffer): must be
+ * none. The tables held are derived from table_id and the combination's members, not read from
+ * booking.reservation_tables, so a fault in the trigger that keeps that table is caught too.
+ */
 export async function overlappingPairs(client: pg.ClientBase | pg.Pool): Promise<number> {
   const { rows } = await client.query<{ n: number }>(
-    `select count(*)::int as n
-     from booking.reservations a
-     join booking.reservations b
-       on b.restaurant_id = a.restaurant_id and b.table_id = a.table_id and b.id > a.id and b.during && a.during
-     where a.status in ('confirmed', 'seated') and b.status in ('confirmed', 'seated')`,
+    `with held as (
+       select r.id, r.restaurant_id, coalesce(m.table_id, r.table_id) as table_id, r.during
+       from booking.reservations r
+       left join booking.table_combination_members m on m.restaurant_id = r.restaurant_id and m.combination_id = r.combination_id
+       where r.status in ('confirmed', 'seated'))
+     select count(*)::int as n
+     from held a
+     join held b on b.restaurant_id = a.restaurant_id and b.table_id = a.table_id and b.id > a.id and b.during && a.during`,
   );
   return rows[0]!.n;
 }

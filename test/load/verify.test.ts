@@ -68,7 +68,7 @@ test('a missing, moved or unexpected booking, a wrong storm count and a 5xx each
 
 test('overlapping active reservations are found once nothing else prevents them', async () => {
   expect(await overlappingPairs(db.pool)).toBe(0);
-  await db.pool.query('alter table booking.reservations drop constraint reservations_no_overlap');
+  await db.pool.query('alter table booking.reservation_tables drop constraint reservation_tables_no_overlap');
   const first = await book(target.mixed.id, target.mixed.bookable[40]!);
   await db.pool.query(
     `insert into booking.reservations (restaurant_id, table_id, starts_at, ends_at, guests)

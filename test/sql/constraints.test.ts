@@ -23,7 +23,7 @@ async function rawInsert(tableId: string, from: string, to: string, status = 'co
   );
 }
 
-describe('exclusion constraint reservations_no_overlap', () => {
+describe('exclusion constraint reservation_tables_no_overlap', () => {
   beforeEach(() => db.pool.query('delete from booking.reservations'));
 
   test('rejects an overlapping raw INSERT on the same table with 23P01', async () => {
