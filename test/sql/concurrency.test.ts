@@ -4,6 +4,7 @@ import pg from 'pg';
 import { freshDatabase, type TestDatabase } from '../support/cluster';
 import { createRestaurant, localDate, localInstant, type Restaurant } from '../support/fixtures';
 import { refusal } from '../support/sql';
+import { overlappingPairs } from '../../load/verify';
 
 let db: TestDatabase;
 let r: Restaurant;
@@ -49,13 +50,7 @@ async function race(startsAt: (i: number) => string, guests: number): Promise<Ou
   );
 }
 
-async function overlaps(): Promise<number> {
-  const { rows } = await db.pool.query(`
-    select count(*)::int as n from booking.reservations a join booking.reservations b
-      on a.restaurant_id = b.restaurant_id and a.table_id = b.table_id and a.id < b.id and a.during && b.during
-     where a.status in ('confirmed', 'seated') and b.status in ('confirmed', 'seated')`);
-  return rows[0].n;
-}
+const overlaps = () => overlappingPairs(db.pool);
 
 test(`${RACERS} connections racing for one slot where 7 tables fit get exactly 7 bookings, the rest PT409`, async () => {
   const startsAt = await localInstant(db.pool, r.timezone, day, '20:00');
@@ -110,16 +105,65 @@ describe('losing a race', () => {
     expect(await overlaps()).toBe(0);
   });
 
-  test('waits for a table another booker holds rather than refusing while it may still be free', async () => {
+  test('waits for a table another booker of the same start holds rather than refusing while it may still be free', async () => {
     const single = await createRestaurant(db.pool, { name: 'One table', tables: [[2, 1]] });
     const startsAt = await localInstant(db.pool, single.timezone, day, '20:00');
     const holder = clients[0]!;
     await holder.query('begin');
-    await holder.query('select 1 from booking.tables where id = $1 for no key update', [single.tableIds[0]]);
+    await holder.query('select booking_private.lock_tables(array[$1]::bigint[], $2, true)', [single.tableIds[0], startsAt]);
     const booking = clients[1]!.query('select table_id from booking.book_table($1, $2, 2)', [single.id, startsAt]);
     await new Promise((resolve) => setTimeout(resolve, 200));
-    await holder.query('rollback');
+    const { rows: waiting } = await db.pool
+      .query(
+        `select count(*)::int as n from pg_locks
+          where locktype = 'advisory' and not granted and database = (select oid from pg_database where datname = current_database())`,
+      )
+      .finally(() => holder.query('rollback'));
+    expect(waiting[0].n).toBe(1);
     const { rows } = await booking;
     expect(rows[0].table_id).toBe(single.tableIds[0]);
+  });
+
+  test('is not slowed by a booker of another time holding the same table', async () => {
+    const single = await createRestaurant(db.pool, { name: 'Lunch and dinner', tables: [[2, 1]] });
+    const lunch = await localInstant(db.pool, single.timezone, day, '13:00');
+    const holder = clients[0]!;
+    await holder.query('begin');
+    await holder.query('select table_id from booking.book_table($1, $2, 2)', [single.id, lunch]);
+    try {
+      const { rows } = await clients[1]!.query('select table_id from booking.book_table($1, $2, 2)', [
+        single.id,
+        await localInstant(db.pool, single.timezone, day, '20:30'),
+      ]);
+      expect(rows[0].table_id).toBe(single.tableIds[0]);
+    } finally {
+      await holder.query('rollback');
+    }
+  });
+});
+
+describe('tight packing under concurrency', () => {
+  test('40 parties of two racing for lunch and dinner all sit at two-tops, 20 times over', async () => {
+    const twoTops = Array.from({ length: 20 }, (): [number, number] => [2, 1]);
+    const packed = await createRestaurant(db.pool, {
+      name: 'Packed',
+      tables: [...twoTops, ...Array.from({ length: 6 }, (): [number, number] => [4, 1]), ...Array.from({ length: 3 }, (): [number, number] => [6, 1])],
+    });
+    const lunch = await localInstant(db.pool, packed.timezone, day, '13:00');
+    const dinner = await localInstant(db.pool, packed.timezone, day, '20:30');
+    const twoTopIds = new Set(packed.tableIds.slice(0, 20));
+    const displaced: string[] = [];
+    for (let round = 0; round < 20; round++) {
+      await db.pool.query('delete from booking.reservations where restaurant_id = $1', [packed.id]);
+      const tables = await Promise.all(
+        clients.slice(0, 40).map(async (client, i) => {
+          const { rows } = await client.query('select table_id from booking.book_table($1, $2, 2)', [packed.id, i % 2 ? lunch : dinner]);
+          return rows[0].table_id as string;
+        }),
+      );
+      displaced.push(...tables.filter((id) => !twoTopIds.has(id)).map((id) => `round ${round}: table ${id}`));
+    }
+    expect(displaced).toEqual([]);
+    expect(await overlaps()).toBe(0);
   });
 });

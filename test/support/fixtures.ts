@@ -12,8 +12,8 @@ export interface RestaurantSpec {
   horizonDays?: number;
   /** [weekday 1-7, opens, closes]; default: every day 12:00-23:59. */
   hours?: Array<[number, string, string]>;
-  /** [capacity, min_guests]; default: 2, 2, 4, 4, 6, 8. */
-  tables?: Array<[number, number]>;
+  /** [capacity, min_guests, area?]; default: 2, 2, 4, 4, 6, 8, no areas. */
+  tables?: Array<[number, number, string?]>;
 }
 
 export interface Restaurant {
@@ -51,14 +51,42 @@ export async function createRestaurant(pool: pg.Pool, spec: RestaurantSpec = {})
   }
   const tableIds: string[] = [];
   const tables = spec.tables ?? [[2, 1], [2, 1], [4, 2], [4, 2], [6, 3], [8, 4]];
-  for (const [index, [capacity, minGuests]] of tables.entries()) {
+  for (const [index, [capacity, minGuests, area]] of tables.entries()) {
     const table = await pool.query<{ id: string }>(
-      'insert into booking.tables (restaurant_id, name, capacity, min_guests) values ($1, $2, $3, $4) returning id',
-      [id, `T${index + 1}`, capacity, minGuests],
+      'insert into booking.tables (restaurant_id, name, capacity, min_guests, area) values ($1, $2, $3, $4, $5) returning id',
+      [id, `T${index + 1}`, capacity, minGuests, area ?? null],
     );
     tableIds.push(table.rows[0]!.id);
   }
   return { id, timezone, tableIds };
+}
+
+/** A combination of the restaurant's tables (and its members, in one transaction); returns its id. */
+export async function addCombination(
+  pool: pg.Pool,
+  restaurantId: string,
+  spec: { name: string; tableIds: string[]; minGuests: number; capacity: number; active?: boolean },
+): Promise<string> {
+  const client = await pool.connect();
+  try {
+    await client.query('begin');
+    const { rows } = await client.query<{ id: string }>(
+      `insert into booking.table_combinations (restaurant_id, name, min_guests, capacity, active)
+       values ($1, $2, $3, $4, $5) returning id`,
+      [restaurantId, spec.name, spec.minGuests, spec.capacity, spec.active ?? true],
+    );
+    await client.query(
+      'insert into booking.table_combination_members (restaurant_id, combination_id, table_id) select $1, $2, unnest($3::bigint[])',
+      [restaurantId, rows[0]!.id, spec.tableIds],
+    );
+    await client.query('commit');
+    return rows[0]!.id;
+  } catch (error) {
+    await client.query('rollback');
+    throw error;
+  } finally {
+    client.release();
+  }
 }
 
 /** A local date `days` from today in the restaurant's zone, as YYYY-MM-DD. */

@@ -29,6 +29,7 @@ export async function refusal(work: Promise<unknown>): Promise<Refusal> {
 export interface Booking {
   id: string;
   table_id: string;
+  combination_id: string | null;
   starts_at: Date;
   ends_at: Date;
   guests: number;
@@ -39,12 +40,32 @@ export interface Booking {
 
 export async function book(
   pool: pg.Pool | pg.PoolClient,
-  args: { restaurantId: string; startsAt: string; guests: number; clientId?: string; tableId?: string; key?: string; notes?: string },
+  args: {
+    restaurantId: string;
+    startsAt: string;
+    guests: number;
+    clientId?: string;
+    tableId?: string;
+    key?: string;
+    notes?: string;
+    combinationId?: string;
+    area?: string;
+  },
 ): Promise<Booking> {
   const { rows } = await pool.query<Booking>(
     `select * from booking.book_table(restaurant_id => $1, starts_at => $2, guests => $3, client_id => $4,
-                                      table_id => $5, idempotency_key => $6, notes => $7)`,
-    [args.restaurantId, args.startsAt, args.guests, args.clientId ?? null, args.tableId ?? null, args.key ?? null, args.notes ?? null],
+                                      table_id => $5, idempotency_key => $6, notes => $7, combination_id => $8, area => $9)`,
+    [
+      args.restaurantId,
+      args.startsAt,
+      args.guests,
+      args.clientId ?? null,
+      args.tableId ?? null,
+      args.key ?? null,
+      args.notes ?? null,
+      args.combinationId ?? null,
+      args.area ?? null,
+    ],
   );
   return rows[0]!;
 }
