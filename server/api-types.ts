@@ -54,13 +54,15 @@ export interface paths {
         /**
          * Free start times of one day for a party
          * @description Call this before booking, whenever the guest names a day (and optionally a time): it lists
-         *     every bookable start time of that local day with the number of free tables that fit the
-         *     party. `availableSlots` holds only the times with at least one free table; offer those.
+         *     every bookable start time of that local day with how many more parties of that size can
+         *     be booked then (free fitting tables, then combinations of tables, within the kitchen's
+         *     pacing limit). With `area`, only that part of the restaurant. `availableSlots` holds only the times with at least one free table; offer those.
          *     `tablesAvailable` is the count at `time` when given (0 when `time` is not a bookable
          *     slot), else the largest count of the day. An empty list means nothing is bookable that
          *     day (closed, fully booked, or outside the booking horizon): ask for another day.
          *     Errors: 400 invalid date or guests (fix the named field); 403 the key belongs to another
-         *     restaurant; 404 restaurant not found; 422 `party_too_large` (suggest splitting the party).
+         *     restaurant; 404 restaurant not found; 422 `party_too_large` (suggest splitting the party)
+         *     or `unknown_area` (`details.areas` lists the restaurant's areas).
          */
         get: operations["getAvailability"];
         put?: never;
@@ -89,17 +91,21 @@ export interface paths {
         /**
          * Book a table
          * @description Books the smallest free table that fits the party at `date` (or `table_id` when given).
-         *     Give the guest either as `client_id` (an existing guest) or as an inline `client`
+         *     A party no single free table seats goes to the smallest free combination of tables pushed
+         *     together (or `combination_id`); `tables` in the answer lists every table it holds. With
+         *     `area` (e.g. terrace), only tables there. Give the guest either as `client_id` (an existing guest) or as an inline `client`
          *     (upserted by e-mail in the same transaction as the booking), or neither. Always send an
          *     `Idempotency-Key` header: if the response is lost, retry with the same key and body to
          *     get the same reservation without booking twice.
          *     Errors: 400 a field is malformed (the message names it; times need an offset, like
-         *     2026-12-12T20:00:00+01:00); 404 restaurant, client or table not found; 409
-         *     `all_tables_taken`/`table_taken` (offer `details.alternatives`, the nearest free times
-         *     that day) or `idempotency_key_reused` (use a new key); 422 the time is not bookable
-         *     (`details.reason`: in_past, too_soon, beyond_horizon, off_grid, closed, closure,
-         *     ends_after_closing, party_too_large, no_table_fits, table_inactive, table_does_not_fit;
-         *     follow `hint`).
+         *     2026-12-12T20:00:00+01:00); 404 restaurant, client, table or combination not found; 409
+         *     `all_tables_taken`/`table_taken`/`combination_taken`, or `pacing_limit` (the kitchen's
+         *     cap on covers starting then is reached): offer `details.alternatives`, the nearest times
+         *     that day where the party can be booked; 409 `idempotency_key_reused` (use a new key); 422
+         *     the time is not bookable (`details.reason`: in_past, too_soon, beyond_horizon, off_grid,
+         *     closed, closure, ends_after_closing, party_too_large, no_table_fits, table_inactive,
+         *     table_does_not_fit, combination_inactive, combination_does_not_fit, not_in_area,
+         *     unknown_area; follow `hint`).
          */
         post: operations["createReservation"];
         delete?: never;
@@ -127,11 +133,13 @@ export interface paths {
         head?: never;
         /**
          * Move a reservation (time, party size, table)
-         * @description Moves a confirmed reservation to a new `date`, party size or table, under the same rules
-         *     as booking; it keeps its table when that one is still free. Atomic: when refused, the
+         * @description Moves a confirmed reservation to a new `date`, party size, table, combination or area,
+         *     under the same rules as booking (pacing included); it keeps its table or combination when
+         *     that one is still free. Atomic: when refused, the
          *     reservation stays as it was. Send only the fields that change.
-         *     Errors: 400 malformed field; 404 reservation or table not found; 409 `not_movable` (it is
-         *     not confirmed any more; book anew) or `all_tables_taken`/`table_taken` (offer
+         *     Errors: 400 malformed field; 404 reservation, table or combination not found; 409
+         *     `not_movable` (it is not confirmed any more; book anew) or
+         *     `all_tables_taken`/`table_taken`/`combination_taken`/`pacing_limit` (offer
          *     `details.alternatives`); 422 the new time is not bookable (see `details.reason` and `hint`).
          */
         patch: operations["rescheduleReservation"];
@@ -271,7 +279,8 @@ export interface paths {
         /**
          * Book a table (booking.book_table)
          * @description Calls `booking.book_table`. Same behaviour and errors as `createReservation`: 409
-         *     `all_tables_taken`/`table_taken` with `details.alternatives` to offer, 422 with
+         *     `all_tables_taken`/`table_taken`/`combination_taken`/`pacing_limit` with
+         *     `details.alternatives` to offer, 422 with
          *     `details.reason` when the time is not bookable, 409 `idempotency_key_reused`. The
          *     idempotency key may be given as the `idempotency_key` argument or the `Idempotency-Key`
          *     header (not two different ones: 400).
@@ -355,9 +364,11 @@ export interface paths {
         };
         /**
          * Free tables per start time of a day (booking.available_table_counts)
-         * @description Every bookable start time of the local `day` with the number of free tables that fit
-         *     `guests`; offer the times whose `tables_available` is above 0. Errors: 400 malformed
-         *     argument; 404 restaurant not found; 422 `party_too_large`.
+         * @description Every bookable start time of the local `day` with `tables_available`: how many more
+         *     parties of `guests` can be booked then (free fitting tables, then combinations, within the
+         *     pacing limit; only `area` when given). Offer the times whose `tables_available` is above
+         *     0. Errors: 400 malformed argument; 404 restaurant not found; 422 `party_too_large` or
+         *     `unknown_area`.
          */
         get: operations["rpcAvailableTableCountsGet"];
         put?: never;
@@ -402,6 +413,11 @@ export interface components {
         Notes: string;
         /** @example call-42 */
         IdempotencyKey: string;
+        /**
+         * @description A part of the restaurant (e.g. inside, terrace, bar), matched case-insensitively; an unknown area is a 422 `unknown_area` whose `details.areas` lists the restaurant's areas.
+         * @example terrace
+         */
+        Area: string;
         /** @enum {string} */
         ReservationStatus: "confirmed" | "seated" | "completed" | "cancelled" | "no_show";
         /**
@@ -461,7 +477,11 @@ export interface components {
         Reservation: {
             id: components["schemas"]["Id"];
             restaurant_id: components["schemas"]["Id"];
+            /** @description The table; for a combination, its first table (see `tables`). */
             table_id: components["schemas"]["Id"];
+            /** @description The combination of tables the party sits at */
+            combination_id: number | null;
+            tables: components["schemas"]["HeldTables"];
             client_id: number | null;
             /** Format: date-time */
             starts_at: string;
@@ -482,7 +502,11 @@ export interface components {
         LegacyReservation: {
             id: components["schemas"]["Id"];
             restaurant_id: components["schemas"]["Id"];
+            /** @description The table; for a combination, its first table (see `tables`). */
             table_id: components["schemas"]["Id"];
+            /** @description The combination of tables the party sits at */
+            combination_id: number | null;
+            tables: components["schemas"]["HeldTables"];
             client_id: number | null;
             /**
              * Format: date-time
@@ -499,6 +523,8 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        /** @description Every table the reservation holds (one, or each table of its combination), in table order. */
+        HeldTables: components["schemas"]["Table"][];
         Table: {
             id: components["schemas"]["Id"];
             name: string;
@@ -549,12 +575,16 @@ export interface components {
             client_id?: components["schemas"]["Id"];
             client?: components["schemas"]["ClientInput"];
             table_id?: components["schemas"]["Id"];
+            combination_id?: components["schemas"]["Id"];
+            area?: components["schemas"]["Area"];
             notes?: components["schemas"]["Notes"];
         };
         LegacyRescheduleRequest: {
             date?: components["schemas"]["Instant"];
             guests?: components["schemas"]["Guests"];
             table_id?: components["schemas"]["Id"];
+            combination_id?: components["schemas"]["Id"];
+            area?: components["schemas"]["Area"];
         };
         ClientCreate: {
             email: components["schemas"]["Email"];
@@ -576,6 +606,8 @@ export interface components {
             table_id?: components["schemas"]["Id"] | null;
             idempotency_key?: components["schemas"]["IdempotencyKey"] | null;
             notes?: components["schemas"]["Notes"] | null;
+            combination_id?: components["schemas"]["Id"] | null;
+            area?: components["schemas"]["Area"] | null;
         };
         RpcUpsertClient: {
             restaurant_id: components["schemas"]["Id"];
@@ -593,12 +625,15 @@ export interface components {
             starts_at?: components["schemas"]["Instant"] | null;
             guests?: components["schemas"]["Guests"] | null;
             table_id?: components["schemas"]["Id"] | null;
+            combination_id?: components["schemas"]["Id"] | null;
+            area?: components["schemas"]["Area"] | null;
         };
         RpcAvailableTableCounts: {
             restaurant_id: components["schemas"]["Id"];
             /** Format: date */
             day: string;
             guests: components["schemas"]["Guests"];
+            area?: components["schemas"]["Area"] | null;
         };
         BookingEnvelope: {
             /** @constant */
@@ -885,6 +920,8 @@ export interface components {
         ReservationId: components["schemas"]["Id"];
         /** @description The guest's id. */
         ClientId: components["schemas"]["Id"];
+        /** @description Only tables (and combinations whose tables all are) in this part of the restaurant, e.g. terrace. */
+        Area: components["schemas"]["Area"];
         /** @description A unique string per booking attempt; a retry with the same key and body returns the original result. */
         IdempotencyKey: components["schemas"]["IdempotencyKey"];
     };
@@ -975,6 +1012,8 @@ export interface operations {
                 guests: components["schemas"]["Guests"];
                 /** @description Local time HH:MM the guest asked for; sets `tablesAvailable` to the count at that time. */
                 time?: components["schemas"]["LocalTime"];
+                /** @description Only tables (and combinations whose tables all are) in this part of the restaurant, e.g. terrace. */
+                area?: components["parameters"]["Area"];
             };
             header?: never;
             path: {
@@ -1110,6 +1149,14 @@ export interface operations {
                      *           "id": 42,
                      *           "restaurant_id": 1,
                      *           "table_id": 5,
+                     *           "combination_id": null,
+                     *           "tables": [
+                     *             {
+                     *               "id": 5,
+                     *               "name": "T5",
+                     *               "capacity": 4
+                     *             }
+                     *           ],
                      *           "client_id": 7,
                      *           "date": "2026-12-12T19:00:00+00:00",
                      *           "ends_at": "2026-12-12T20:45:00+00:00",
@@ -1675,6 +1722,8 @@ export interface operations {
                 restaurant_id: components["schemas"]["Id"];
                 day: string;
                 guests: components["schemas"]["Guests"];
+                /** @description Only tables (and combinations whose tables all are) in this part of the restaurant, e.g. terrace. */
+                area?: components["parameters"]["Area"];
             };
             header?: never;
             path?: never;

@@ -137,7 +137,8 @@ export interface ApiKeyScope {
 }
 
 const reservationFields = (r: string, start: 'starts_at' | 'date') => `
-  'id', ${r}.id, 'restaurant_id', ${r}.restaurant_id, 'table_id', ${r}.table_id, 'client_id', ${r}.client_id,
+  'id', ${r}.id, 'restaurant_id', ${r}.restaurant_id, 'table_id', ${r}.table_id, 'combination_id', ${r}.combination_id,
+  'tables', booking.held_tables(${r}.restaurant_id, ${r}.id), 'client_id', ${r}.client_id,
   '${start}', ${r}.starts_at, 'ends_at', ${r}.ends_at, 'guests', ${r}.guests, 'status', ${r}.status,
   'notes', ${r}.notes, 'created_at', ${r}.created_at, 'updated_at', ${r}.updated_at`;
 const rpcReservation = (r: string) => `json_build_object(${reservationFields(r, 'starts_at')}, 'idempotency_key', ${r}.idempotency_key)`;
@@ -168,7 +169,7 @@ export function queries(db: Database) {
       return row ? { keyId: Number(row.key_id), restaurantId: row.restaurant_id === null ? null : Number(row.restaurant_id), label: row.label } : null;
     },
 
-    availability: (restaurantId: number, day: string, guests: number, time: string | null) =>
+    availability: (restaurantId: number, day: string, guests: number, time: string | null, area: string | null) =>
       one(
         `select json_build_object(
            'availableSlots', coalesce(json_agg(local_time order by starts_at) filter (where tables_available > 0), '[]'),
@@ -176,27 +177,28 @@ export function queries(db: Database) {
                                             else max(tables_available) filter (where local_time = $4) end, 0),
            'slots', coalesce(json_agg(json_build_object('time', local_time, 'startsAt', starts_at, 'tablesAvailable', tables_available)
                                       order by starts_at), '[]')) as data
-         from booking.available_table_counts($1, $2, $3)`,
-        [restaurantId, day, guests, time],
+         from booking.available_table_counts($1, $2, $3, $5)`,
+        [restaurantId, day, guests, time, area],
       ),
 
-    tableCounts: (restaurantId: number, day: string, guests: number) =>
+    tableCounts: (restaurantId: number, day: string, guests: number, area: string | null) =>
       one(
         `select coalesce(json_agg(json_build_object('starts_at', starts_at, 'local_time', local_time, 'tables_available', tables_available)
                                   order by starts_at), '[]') as data
-         from booking.available_table_counts($1, $2, $3)`,
-        [restaurantId, day, guests],
+         from booking.available_table_counts($1, $2, $3, $4)`,
+        [restaurantId, day, guests, area],
       ),
 
     async bookLegacy(
       actor: Actor,
       restaurantId: number,
-      booking: { date: string; guests: number; client_id?: number; table_id?: number; notes?: string },
+      booking: { date: string; guests: number; client_id?: number; table_id?: number; combination_id?: number; area?: string; notes?: string },
       client: { email: string; name?: string; phone?: string } | undefined,
       idempotencyKey: string | null,
     ): Promise<Json> {
       const args = (clientId: number | null): [number, ...unknown[]] => [
         restaurantId, booking.date, booking.guests, clientId, booking.table_id ?? null, idempotencyKey, booking.notes ?? null,
+        booking.combination_id ?? null, booking.area ?? null,
       ];
       if (!client) return change(actor, 'book_table', args(booking.client_id ?? null), legacyBooking);
       // The guest and the booking in one transaction: a refused booking leaves no new guest.
@@ -208,20 +210,27 @@ export function queries(db: Database) {
           client.phone ?? null,
         ]);
         const { rows } = await tx.query<{ data: Json }>(
-          `with r as (select * from booking.book_table($1, $2, $3, $4, $5, $6, $7)) ${legacyBooking('r')}`,
+          `with r as (select * from booking.book_table($1, $2, $3, $4, $5, $6, $7, $8, $9)) ${legacyBooking('r')}`,
           args(Number(upserted.rows[0]!.id)),
         );
         return rows[0]!.data;
       });
     },
 
-    rescheduleLegacy: async (actor: Actor, restaurantId: number, id: number, move: { date?: string; guests?: number; table_id?: number }) =>
+    rescheduleLegacy: async (
+      actor: Actor,
+      restaurantId: number,
+      id: number,
+      move: { date?: string; guests?: number; table_id?: number; combination_id?: number; area?: string },
+    ) =>
       change(actor, 'reschedule_reservation', [
         restaurantId,
         id,
         move.date ?? null,
         move.guests ?? null,
         move.table_id ?? null,
+        move.combination_id ?? null,
+        move.area ?? null,
       ], legacyBooking),
 
     cancelLegacy: async (actor: Actor, restaurantId: number, id: number) =>
@@ -319,7 +328,16 @@ export function queries(db: Database) {
 
     rpcBookTable: async (
       actor: Actor,
-      a: { restaurant_id: number; starts_at: string; guests: number; client_id?: number | null; table_id?: number | null; notes?: string | null },
+      a: {
+        restaurant_id: number;
+        starts_at: string;
+        guests: number;
+        client_id?: number | null;
+        table_id?: number | null;
+        notes?: string | null;
+        combination_id?: number | null;
+        area?: string | null;
+      },
       idempotencyKey: string | null,
     ) =>
       change(actor, 'book_table', [
@@ -330,6 +348,8 @@ export function queries(db: Database) {
         a.table_id ?? null,
         idempotencyKey,
         a.notes ?? null,
+        a.combination_id ?? null,
+        a.area ?? null,
       ], reservationAs(rpcReservation)),
 
     rpcUpsertClient: async (actor: Actor, a: { restaurant_id: number; email: string; name?: string | null; phone?: string | null }) =>
@@ -345,12 +365,20 @@ export function queries(db: Database) {
 
     rpcRescheduleReservation: async (
       actor: Actor,
-      a: { restaurant_id: number; reservation_id: number; starts_at?: string | null; guests?: number | null; table_id?: number | null },
+      a: {
+        restaurant_id: number;
+        reservation_id: number;
+        starts_at?: string | null;
+        guests?: number | null;
+        table_id?: number | null;
+        combination_id?: number | null;
+        area?: string | null;
+      },
     ) =>
       change(
         actor,
         'reschedule_reservation',
-        [a.restaurant_id, a.reservation_id, a.starts_at ?? null, a.guests ?? null, a.table_id ?? null],
+        [a.restaurant_id, a.reservation_id, a.starts_at ?? null, a.guests ?? null, a.table_id ?? null, a.combination_id ?? null, a.area ?? null],
         reservationAs(rpcReservation),
       ),
 

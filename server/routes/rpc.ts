@@ -4,6 +4,7 @@ import type { Queries } from '../db';
 import type { components } from '../api-types';
 import { actorOf, requireRestaurant } from '../auth';
 import { refusal } from '../errors';
+import { queryString } from './legacy';
 
 type Schemas = components['schemas'];
 
@@ -40,12 +41,12 @@ export function rpcRoutes(queries: Queries): Router {
 
   router.get('/available_table_counts', async (req, res) => {
     const restaurantId = requireRestaurant(res, Number(req.query.restaurant_id));
-    res.json(await queries.tableCounts(restaurantId, String(req.query.day), Number(req.query.guests)));
+    res.json(await queries.tableCounts(restaurantId, String(req.query.day), Number(req.query.guests), queryString(req, 'area')));
   });
 
   router.post('/available_table_counts', async (req, res) => {
     const args = req.body as Schemas['RpcAvailableTableCounts'];
-    res.json(await queries.tableCounts(requireRestaurant(res, args.restaurant_id), args.day, args.guests));
+    res.json(await queries.tableCounts(requireRestaurant(res, args.restaurant_id), args.day, args.guests, args.area ?? null));
   });
 
   return router;

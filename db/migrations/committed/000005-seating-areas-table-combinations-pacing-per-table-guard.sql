@@ -1,5 +1,5 @@
 --! Previous: sha1:86198e7e3eb59491ce321c58010dafdf3f404561
---! Hash: sha1:3f507942774c492c8e0362bd287f53ca71bffd67
+--! Hash: sha1:3454dcf47dbc04bc85935e5599b3b90b68859660
 --! Message: Seating: areas, table combinations, pacing, per-table guard
 
 -- Seating the way a dining room works: areas, tables joined into combinations, the tables each
@@ -13,6 +13,7 @@
 drop function if exists booking.book_table(bigint, timestamptz, integer, bigint, bigint, text, text, bigint, text);
 drop function if exists booking.reschedule_reservation(bigint, bigint, timestamptz, integer, bigint, bigint, text);
 drop function if exists booking.available_table_counts(bigint, date, integer, text);
+drop function if exists booking.held_tables(bigint, bigint);
 drop function if exists booking_private.seat(booking.reservations, integer, text, bigint, bigint, bigint, bigint);
 drop function if exists booking_private.seating_candidates(bigint, integer, text, bigint[], bigint[], bigint[], bigint, bigint, bigint, bigint);
 drop function if exists booking_private.lock_tables(bigint[], timestamptz, boolean);
@@ -499,10 +500,12 @@ begin
   select c.slot,
          to_char(c.slot at time zone v_restaurant.timezone, 'HH24:MI'),
          least(c.singles + c.combinations,
+               -- null (no cap) where no pacing limit covers the slot: least() ignores it.
                case when v_paced then
-                 greatest(booking_private.pacing_cap(v_restaurant, c.slot)
-                          - booking_private.booked_covers(v_restaurant.id, c.slot, v_restaurant.slot_minutes, null), 0)
-                 / available_table_counts.guests end)::integer
+                 (select greatest(p.cap - booking_private.booked_covers(v_restaurant.id, c.slot, v_restaurant.slot_minutes, null), 0)
+                         / available_table_counts.guests
+                  from (select booking_private.pacing_cap(v_restaurant, c.slot) as cap) p
+                  where p.cap is not null) end)::integer
   from counted c
   order by c.slot;
 end;
@@ -965,11 +968,29 @@ Errors: PT404 restaurant_not_found, reservation_not_found, table_not_found, comb
 Example: select * from booking.reschedule_reservation(1, 42, starts_at => '2026-12-12 21:00 Europe/Madrid');$$;
 
 --------------------------------------------------------------------------------------------------
+-- What a reservation holds, as the API shows it.
+
+create function booking.held_tables(restaurant_id bigint, reservation_id bigint) returns json
+  -- Volatile on purpose: a statement that books and answers in one go (a CTE calling book_table)
+  -- must see the rows the booking just wrote; a stable function would read the statement's
+  -- starting snapshot and find none.
+  language sql volatile security definer
+  set search_path = pg_catalog, pg_temp
+  as $$
+  select coalesce(json_agg(json_build_object('id', t.id, 'name', t.name, 'capacity', t.capacity) order by t.id), '[]')
+  from booking.reservation_tables rt
+  join booking.tables t on t.restaurant_id = rt.restaurant_id and t.id = rt.table_id
+  where rt.restaurant_id = held_tables.restaurant_id and rt.reservation_id = held_tables.reservation_id
+$$;
+comment on function booking.held_tables(bigint, bigint) is $$The tables a reservation holds (one, or every member of its combination) as a JSON array of {id, name, capacity}, in table order.
+Example: select booking.held_tables(1, 42);$$;
+
+--------------------------------------------------------------------------------------------------
 -- The API role: the new signatures, and the held tables it lists.
 
-grant select on booking.reservation_tables to :DATABASE_API_ROLE;
 grant execute on function
   booking.available_table_counts(bigint, date, integer, text),
   booking.book_table(bigint, timestamptz, integer, bigint, bigint, text, text, bigint, text),
-  booking.reschedule_reservation(bigint, bigint, timestamptz, integer, bigint, bigint, text)
+  booking.reschedule_reservation(bigint, bigint, timestamptz, integer, bigint, bigint, text),
+  booking.held_tables(bigint, bigint)
   to :DATABASE_API_ROLE;
