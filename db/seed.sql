@@ -20,10 +20,30 @@ turns as (
   select restaurant.id, 20, 120 from restaurant
 ),
 tables as (
-  insert into booking.tables (restaurant_id, name, capacity, min_guests)
-  select restaurant.id, 'T' || n, capacity, min_guests
+  -- The two-tops stand on the terrace, the rest inside.
+  insert into booking.tables (restaurant_id, name, capacity, min_guests, area)
+  select restaurant.id, 'T' || n, capacity, min_guests, case when n <= 4 then 'terrace' else 'inside' end
   from restaurant,
        (values (1, 2, 1), (2, 2, 1), (3, 2, 1), (4, 2, 1), (5, 4, 2), (6, 4, 2),
                (7, 4, 2), (8, 4, 2), (9, 6, 3), (10, 6, 3), (11, 8, 4), (12, 8, 4)) as t (n, capacity, min_guests)
+  returning id, restaurant_id, name
+),
+-- Two pairs of four-tops pushed together for 6 to 8, once the six- and eight-tops are gone.
+combinations as (
+  insert into booking.table_combinations (restaurant_id, name, min_guests, capacity)
+  select restaurant.id, pair.name, 6, 8
+  from restaurant, (values ('T5+T6'), ('T7+T8')) as pair (name)
+  returning id, restaurant_id, name
+),
+members as (
+  insert into booking.table_combination_members (restaurant_id, combination_id, table_id)
+  select c.restaurant_id, c.id, t.id
+  from combinations c
+  join tables t on t.restaurant_id = c.restaurant_id and t.name = any (string_to_array(c.name, '+'))
+),
+-- The kitchen starts at most 16 covers per slot at its busiest, 21:00 to 21:30.
+pacing as (
+  insert into booking.pacing_limits (restaurant_id, opens, closes, max_covers)
+  select restaurant.id, time '21:00', time '21:30', 16 from restaurant
 )
 select id from restaurant;

@@ -15,7 +15,7 @@ const readme = readFileSync(path.resolve(__dirname, '..', '..', 'README.md'), 'u
 const section = readme.slice(readme.indexOf('## HTTP API'), readme.indexOf('\n## ', readme.indexOf('## HTTP API') + 1));
 const script = /```sh\n([\s\S]*?)```/.exec(section)![1]!.replace(/\\\n\s*/g, '');
 const lines = script.split('\n').map((line) => line.trim());
-const preamble = lines.filter((line) => /^[A-Z]+=/.test(line) && !/^(API|KEY)=/.test(line));
+const preamble = lines.filter((line) => /^[A-Z][A-Z0-9_]*=/.test(line) && !/^(API|KEY)=/.test(line));
 const examples = lines
   .filter((line) => line.startsWith('curl '))
   .map((line) => {
