@@ -1,7 +1,7 @@
 // `npm run bench:sql`: the SQL functions alone, as a DBA or the server calls them.
 // book_table calls/s with 1, 8 and 32 connections on distinct slots and on one contended
-// evening; available_table_counts latency for a 50-table restaurant with a full day booked.
-// Prints JSON. A benchmark, not a test: figures vary with the machine and its load.
+// evening (as configured before seating existed, and with combinations and a pacing limit);
+// available_table_counts latency for a 50-table restaurant with a full day booked. Prints JSON. A benchmark, not a test: figures vary with the machine and its load.
 import pg from 'pg';
 import { createBenchRestaurant, madridInstant, machine, measure, openBenchDatabase, query, type Measurement } from './support';
 import { bookFullDay, seededRandom } from './workloads';
@@ -23,8 +23,31 @@ async function bookDistinct(pool: pg.Pool, connections: number): Promise<Measure
   });
 }
 
-async function bookContended(pool: pg.Pool, connections: number): Promise<Measurement & { booked: number; refused: number }> {
-  const restaurant = await createBenchRestaurant(pool, `evening ${connections}`, '19:00', '23:30');
+/**
+ * The dining room of a busy restaurant beyond plain tables: four pairs of four-tops joinable
+ * for 5 to 8 (reached once the six- and eight-tops are gone) and a kitchen that starts at most
+ * 30 covers per slot from 20:00 to 21:00.
+ */
+async function configureSeating(pool: pg.Pool, restaurant: string): Promise<void> {
+  await pool.query(
+    `with pairs as (
+       insert into booking.table_combinations (restaurant_id, name, min_guests, capacity)
+       select $1, 'pair ' || p, 5, 8 from generate_series(1, 4) p
+       returning id, restaurant_id, name)
+     insert into booking.table_combination_members (restaurant_id, combination_id, table_id)
+     select p.restaurant_id, p.id, t.id
+     from pairs p
+     join lateral (select t.id from booking.tables t
+                   where t.restaurant_id = p.restaurant_id and t.capacity = 4
+                   order by t.id offset 2 * (split_part(p.name, ' ', 2)::int - 1) limit 2) t on true`,
+    [restaurant],
+  );
+  await pool.query("insert into booking.pacing_limits (restaurant_id, opens, closes, max_covers) values ($1, '20:00', '21:00', 30)", [restaurant]);
+}
+
+async function bookContended(pool: pg.Pool, connections: number, seating: boolean): Promise<Measurement & { booked: number; refused: number }> {
+  const restaurant = await createBenchRestaurant(pool, `evening ${connections}${seating ? ' seating' : ''}`, '19:00', '23:30');
+  if (seating) await configureSeating(pool, restaurant);
   const next = seededRandom(connections);
   const evenings = new Map<number, string[]>();
   const evening = async (day: number) => {
@@ -50,8 +73,9 @@ async function bookContended(pool: pg.Pool, connections: number): Promise<Measur
   return { ...result, booked, refused };
 }
 
-async function availability(pool: pg.Pool) {
-  const restaurant = await createBenchRestaurant(pool, 'availability', '12:00', '23:30');
+async function availability(pool: pg.Pool, seating: boolean) {
+  const restaurant = await createBenchRestaurant(pool, `availability${seating ? ' seating' : ''}`, '12:00', '23:30');
+  if (seating) await configureSeating(pool, restaurant);
   const { day: localDay, reservations } = await bookFullDay(pool, restaurant);
   const client = await measure(1, { seconds: SECONDS, maxCalls: 5000 }, async () => {
     await pool.query('select * from booking.available_table_counts($1, $2, 4)', [restaurant, localDay]);
@@ -79,14 +103,16 @@ async function main(): Promise<void> {
       const pool = new pg.Pool({ connectionString: db.url, max: connections });
       try {
         results[`book_table distinct slots, ${connections} connections`] = await bookDistinct(pool, connections);
-        results[`book_table one contended evening, ${connections} connections`] = await bookContended(pool, connections);
+        results[`book_table one contended evening, ${connections} connections`] = await bookContended(pool, connections, false);
+        results[`book_table one contended evening, combinations and pacing, ${connections} connections`] = await bookContended(pool, connections, true);
       } finally {
         await pool.end();
       }
     }
     const pool = new pg.Pool({ connectionString: db.url, max: 2 });
     try {
-      results['available_table_counts, 50 tables, full day'] = await availability(pool);
+      results['available_table_counts, 50 tables, full day'] = await availability(pool, false);
+      results['available_table_counts, 50 tables, full day, combinations and pacing'] = await availability(pool, true);
     } finally {
       await pool.end();
     }

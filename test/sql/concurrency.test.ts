@@ -63,13 +63,41 @@ test(`${RACERS} connections racing for one slot where 7 tables fit get exactly 7
   expect(await overlaps()).toBe(0);
 });
 
-test('racers for overlapping but different start times never overlap and are refused only with PT409', async () => {
+/** Deadlocks PostgreSQL has counted in this database, once every racer has reported its own. */
+async function deadlocks(): Promise<number> {
+  await Promise.all(clients.map((client) => client.query('select pg_stat_force_next_flush()')));
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const { rows } = await db.pool.query('select deadlocks::int as n from pg_stat_database where datname = current_database()');
+  return rows[0].n;
+}
+
+test('racers for overlapping but different start times never overlap, never deadlock, and are refused only with PT409', async () => {
   const starts = await Promise.all(['19:30', '19:45', '20:00', '20:15'].map((t) => localInstant(db.pool, r.timezone, day, t)));
+  const before = await deadlocks();
   const outcomes = await race((i) => starts[i % starts.length]!, 2);
+  expect(await deadlocks()).toBe(before);
   const refused = outcomes.filter((o): o is Extract<Outcome, { ok: false }> => !o.ok);
   expect(new Set(refused.map((o) => o.code))).toEqual(new Set(refused.length ? ['PT409'] : []));
   expect(outcomes.filter((o) => o.ok)).toHaveLength(7);
   expect(await overlaps()).toBe(0);
+});
+
+test('an evening of racers for overlapping starts and mixed party sizes never deadlocks, 10 times over', async () => {
+  const times = Array.from({ length: 12 }, (_, i) => `${19 + Math.floor(i / 4)}:${String((i % 4) * 15).padStart(2, '0')}`);
+  const starts = await Promise.all(times.map((t) => localInstant(db.pool, r.timezone, day, t)));
+  const before = await deadlocks();
+  for (let round = 0; round < 10; round++) {
+    await db.pool.query('delete from booking.reservations');
+    await Promise.all(
+      clients.map((client, i) =>
+        client.query('select booking.book_table($1, $2, $3)', [r.id, starts[(i * 7 + round) % starts.length], 2 + ((i + round) % 5)]).catch((error: pg.DatabaseError) => {
+          if (error.code !== 'PT409') throw error;
+        }),
+      ),
+    );
+    expect(await overlaps()).toBe(0);
+  }
+  expect(await deadlocks()).toBe(before);
 });
 
 test(`${RACERS} connections booking distinct slots all succeed`, async () => {
@@ -110,7 +138,10 @@ describe('losing a race', () => {
     const startsAt = await localInstant(db.pool, single.timezone, day, '20:00');
     const holder = clients[0]!;
     await holder.query('begin');
-    await holder.query('select booking_private.lock_tables(array[$1]::bigint[], $2, true)', [single.tableIds[0], startsAt]);
+    await holder.query("select booking_private.lock_tables(array[$1]::bigint[], tstzrange($2, $2::timestamptz + interval '1 minute'), 15, true)", [
+      single.tableIds[0],
+      startsAt,
+    ]);
     const booking = clients[1]!.query('select table_id from booking.book_table($1, $2, 2)', [single.id, startsAt]);
     await new Promise((resolve) => setTimeout(resolve, 200));
     const { rows: waiting } = await db.pool

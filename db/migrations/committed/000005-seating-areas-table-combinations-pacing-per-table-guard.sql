@@ -1,11 +1,11 @@
 --! Previous: sha1:86198e7e3eb59491ce321c58010dafdf3f404561
---! Hash: sha1:3454dcf47dbc04bc85935e5599b3b90b68859660
+--! Hash: sha1:69c68bcf77fd358ab4a69f1223ee5f03142bd33e
 --! Message: Seating: areas, table combinations, pacing, per-table guard
 
 -- Seating the way a dining room works: areas, tables joined into combinations, the tables each
 -- reservation holds (guarded per table by the exclusion rule, for any writer), pacing of covers
--- per slot, and a lock scoped to a table *and a start time*, so bookers of unrelated times of
--- the same table never block or displace each other.
+-- per slot, and a lock scoped to a table *and the time its stay covers*, so bookers of unrelated
+-- times of the same table never block or displace each other.
 --
 -- Re-runnable while it is current.sql (graphile-migrate watch): everything it creates is dropped
 -- first.
@@ -14,9 +14,9 @@ drop function if exists booking.book_table(bigint, timestamptz, integer, bigint,
 drop function if exists booking.reschedule_reservation(bigint, bigint, timestamptz, integer, bigint, bigint, text);
 drop function if exists booking.available_table_counts(bigint, date, integer, text);
 drop function if exists booking.held_tables(bigint, bigint);
-drop function if exists booking_private.seat(booking.reservations, integer, text, bigint, bigint, bigint, bigint);
+drop function if exists booking_private.seat(booking.reservations, booking.restaurants, text, bigint, bigint, bigint, bigint);
 drop function if exists booking_private.seating_candidates(bigint, integer, text, bigint[], bigint[], bigint[], bigint, bigint, bigint, bigint);
-drop function if exists booking_private.lock_tables(bigint[], timestamptz, boolean);
+drop function if exists booking_private.lock_tables(bigint[], tstzrange, integer, boolean);
 drop function if exists booking_private.assert_bookable(booking.restaurants, timestamptz, integer, integer, text);
 drop function if exists booking_private.check_area(bigint, text);
 drop function if exists booking_private.check_combination(bigint, bigint, integer, text);
@@ -709,39 +709,45 @@ create function booking_private.seating_candidates(
 $$;
 comment on function booking_private.seating_candidates(bigint, integer, text, bigint[], bigint[], bigint[], bigint, bigint, bigint, bigint) is 'Where a party could sit, best first: the preferred table or combination, then the smallest fitting single tables, then the smallest fitting combinations (capacity, then fewest tables); none holding a table in p_busy.';
 
-create function booking_private.lock_tables(p_tables bigint[], p_starts_at timestamptz, p_wait boolean) returns void
+create function booking_private.lock_tables(p_tables bigint[], p_during tstzrange, p_bucket_minutes integer, p_wait boolean) returns void
   language plpgsql volatile
   as $$
 declare
-  v_table bigint;
-  v_minute integer := floor(extract(epoch from p_starts_at) / 60)::integer;
+  v_first integer := floor(extract(epoch from lower(p_during)) / 60 / p_bucket_minutes)::integer;
+  v_last integer := ceil(extract(epoch from upper(p_during)) / 60 / p_bucket_minutes)::integer - 1;
+  v_lock record;
 begin
-  -- The lock names a table and a start minute: bookers of the same start spread over the tables
-  -- instead of queueing, while bookers of other times never see each other's locks (a table row
-  -- lock covered all times, and pushed a dinner booker to a bigger table while a lunch booker
-  -- held the small one). Bookers of different but overlapping starts meet in the exclusion
-  -- index instead: one waits for the other's commit, then moves on. Transaction-level, so it
-  -- works through PgBouncer in transaction mode and is released by a failed attempt's
-  -- subtransaction. Members are locked in table order, so waiting bookers never deadlock.
-  foreach v_table in array p_tables loop
-    if p_wait then
-      perform pg_advisory_xact_lock((v_table % 2147483647)::integer, v_minute);
-    elsif not pg_try_advisory_xact_lock((v_table % 2147483647)::integer, v_minute) then
-      raise exception 'Table % is being booked for that start by another transaction.', v_table using errcode = 'lock_not_available';
-    end if;
-  end loop;
+  -- One lock per table and time bucket the stay (with its buffer) covers. Starts lie on the
+  -- bucket grid, so two stays share a bucket exactly when they overlap: bookers of overlapping
+  -- times of one table meet here, and spread over the tables instead of queueing (or
+  -- deadlocking: two conflicting inserts into an exclusion index each wait for the other),
+  -- while bookers of other times never see each other's locks (a table row lock covered all
+  -- times, and pushed a dinner booker to a bigger table while a lunch booker held the small
+  -- one). Transaction-level: it works through PgBouncer in transaction mode, and a failed
+  -- attempt's subtransaction releases what it took.
+  if p_wait then
+    -- Table, then bucket order: waiters never deadlock among themselves.
+    for v_lock in select t, b from unnest(p_tables) t, generate_series(v_first, v_last) b order by t, b loop
+      perform pg_advisory_xact_lock((v_lock.t % 2147483647)::integer, v_lock.b);
+    end loop;
+  elsif not (select bool_and(pg_try_advisory_xact_lock((t % 2147483647)::integer, b))
+             from unnest(p_tables) t, generate_series(v_first, v_last) b) then
+    raise exception 'A table is being booked for an overlapping time by another transaction.' using errcode = 'lock_not_available';
+  end if;
 end;
 $$;
-comment on function booking_private.lock_tables(bigint[], timestamptz, boolean) is 'Takes the transaction-level advisory lock of each table for the start p_starts_at, in order; without p_wait, raises 55P03 at once when another booker holds one.';
+comment on function booking_private.lock_tables(bigint[], tstzrange, integer, boolean) is 'Takes the transaction-level advisory locks of each table for every p_bucket_minutes bucket p_during covers; without p_wait, raises 55P03 at once when another booker holds one.';
 
 create function booking_private.seat(
-  p_row booking.reservations, p_buffer_minutes integer, p_area text,
+  p_row booking.reservations, p_restaurant booking.restaurants, p_area text,
   p_only_table bigint, p_only_combination bigint, p_prefer_table bigint, p_prefer_combination bigint
 ) returns booking.reservations
   language plpgsql volatile
   as $$
 declare
-  v_during tstzrange := tstzrange(p_row.starts_at, p_row.ends_at + make_interval(mins => p_buffer_minutes), '[)');
+  v_during tstzrange := tstzrange(p_row.starts_at, p_row.ends_at + make_interval(mins => p_restaurant.buffer_minutes), '[)');
+  -- Local starts lie on the slot grid, and every zone's offset is a multiple of 15 minutes.
+  v_bucket integer := gcd(p_restaurant.slot_minutes, 15);
   v_busy bigint[];
   v_tried_tables bigint[] := '{}';
   v_tried_combinations bigint[] := '{}';
@@ -767,7 +773,7 @@ begin
     loop
       v_seen := true;
       begin
-        perform booking_private.lock_tables(v_candidate.tables, p_row.starts_at, v_wait);
+        perform booking_private.lock_tables(v_candidate.tables, v_during, v_bucket, v_wait);
         if p_row.id is null then
           insert into booking.reservations (restaurant_id, table_id, combination_id, client_id, starts_at, ends_at, guests,
                                             idempotency_key, request_fingerprint, notes)
@@ -783,7 +789,7 @@ begin
         end if;
         return v_row;
       exception
-        -- Another booker of the same start is taking it: try the next one.
+        -- Another booker of an overlapping time is taking it: try the next one.
         when lock_not_available then
           v_skipped := true;
         -- Another booker took a table first (committed): try the next one.
@@ -801,7 +807,7 @@ begin
       end;
     end loop;
     exit when not v_seen;
-    -- Every free table was being taken by other bookers of this start: now wait for them, so
+    -- Every free table was being taken by other bookers of overlapping times: now wait for them, so
     -- that nobody is refused while a table may still turn out free.
     if v_skipped then
       v_wait := true;
@@ -810,7 +816,7 @@ begin
   return null;
 end;
 $$;
-comment on function booking_private.seat(booking.reservations, integer, text, bigint, bigint, bigint, bigint) is 'Writes p_row (inserted when its id is null, else moved) on the best place seating_candidates offers, skipping places other bookers of the same start are taking, moving on when another booker wins a table, and waiting for the skipped ones only when nothing else is free. Returns the written row, or null when nothing is free.';
+comment on function booking_private.seat(booking.reservations, booking.restaurants, text, bigint, bigint, bigint, bigint) is 'Writes p_row (inserted when its id is null, else moved) on the best place seating_candidates offers, skipping places other bookers of overlapping times are taking, moving on when another booker wins a table, and waiting for the skipped ones only when nothing else is free. Returns the written row, or null when nothing is free.';
 
 --------------------------------------------------------------------------------------------------
 -- The SQL API.
@@ -880,7 +886,7 @@ begin
   v_row.request_fingerprint := v_fingerprint;
   v_row.notes := book_table.notes;
   begin
-    v_row := booking_private.seat(v_row, v_restaurant.buffer_minutes, v_area, book_table.table_id, book_table.combination_id, null, null);
+    v_row := booking_private.seat(v_row, v_restaurant, v_area, book_table.table_id, book_table.combination_id, null, null);
   exception when unique_violation then
     get stacked diagnostics v_constraint = constraint_name;
     if v_constraint <> 'reservations_idempotency_key' then
@@ -953,7 +959,7 @@ begin
   v_row.ends_at := v_starts_at + make_interval(mins => v_minutes);
   v_row.guests := v_guests;
   -- Keep the party where it sits when that place is still free (and in the area asked for).
-  v_row := booking_private.seat(v_row, v_restaurant.buffer_minutes, v_area, reschedule_reservation.table_id, reschedule_reservation.combination_id,
+  v_row := booking_private.seat(v_row, v_restaurant, v_area, reschedule_reservation.table_id, reschedule_reservation.combination_id,
                                 case when v_row.combination_id is null then v_row.table_id end, v_row.combination_id);
   if v_row.id is not null then
     return v_row;
