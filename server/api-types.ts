@@ -376,9 +376,13 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** @example 42 */
+        /**
+         * Format: int64
+         * @example 42
+         */
         Id: number;
         /**
+         * Format: int32
          * @description Party size.
          * @example 4
          */
@@ -387,9 +391,15 @@ export interface components {
         LocalTime: string;
         /**
          * Format: date-time
-         * @description An RFC 3339 timestamp with its offset, e.g. 2026-12-12T20:00:00+01:00.
+         * @description An RFC 3339 timestamp with its offset, e.g. 2026-12-12T20:00:00+01:00 (at most nanoseconds).
          */
         Instant: string;
+        /**
+         * Format: date
+         * @description A local day, YYYY-MM-DD.
+         * @example 2026-12-12
+         */
+        Day: string;
         /**
          * Format: email
          * @description An ASCII e-mail address.
@@ -433,8 +443,36 @@ export interface components {
             details: {
                 reason?: string;
                 alternatives?: components["schemas"]["Slot"][];
+                request_id?: components["schemas"]["RequestId"];
             } | string | null;
             hint: string | null;
+        };
+        /**
+         * @description A 5xx. It reveals nothing but the request id, which is also in the `X-Request-Id` header and the log.
+         * @example {
+         *       "code": "internal_error",
+         *       "message": "Something went wrong on our side.",
+         *       "details": {
+         *         "request_id": "3f1c2a9e-5b7d-4c1e-9a8b-2d6f0e4c7b1a"
+         *       },
+         *       "hint": "Retry later; quote the request id if it keeps failing."
+         *     }
+         */
+        ServerError: {
+            /** @enum {string} */
+            code: "internal_error" | "service_unavailable" | "busy" | "timeout";
+            message: string;
+            details: {
+                request_id: components["schemas"]["RequestId"];
+            };
+            hint: string;
+        };
+        /** @description The request's id (the caller's `X-Request-Id` when it is safe, else a UUID). */
+        RequestId: string;
+        LegacyServerError: {
+            /** @constant */
+            success: false;
+            error: components["schemas"]["ServerError"];
         };
         LegacyError: {
             /** @constant */
@@ -442,98 +480,86 @@ export interface components {
             error: components["schemas"]["Error"];
         };
         Slot: {
-            /** Format: date-time */
-            starts_at: string;
+            starts_at: components["schemas"]["Instant"];
             local_time: components["schemas"]["LocalTime"];
-            tables_available: number;
+            tables_available: components["schemas"]["TableCount"];
         };
         Availability: {
             /** @description Local start times with at least one free table. */
             availableSlots: components["schemas"]["LocalTime"][];
-            tablesAvailable: number;
+            tablesAvailable: components["schemas"]["TableCount"];
+            /** @description Every start time of the day (at most 25 hours of one-minute slots, on the day clocks go back). */
             slots: {
                 time: components["schemas"]["LocalTime"];
-                /** Format: date-time */
-                startsAt: string;
-                tablesAvailable: number;
+                startsAt: components["schemas"]["Instant"];
+                tablesAvailable: components["schemas"]["TableCount"];
             }[];
         };
+        /**
+         * Format: int32
+         * @description A number of free tables.
+         */
+        TableCount: number;
         Reservation: {
             id: components["schemas"]["Id"];
             restaurant_id: components["schemas"]["Id"];
             table_id: components["schemas"]["Id"];
-            client_id: number | null;
-            /** Format: date-time */
-            starts_at: string;
-            /**
-             * Format: date-time
-             * @description End of the stay (the table stays blocked for the cleaning buffer after it).
-             */
-            ends_at: string;
+            client_id: components["schemas"]["Id"] | null;
+            starts_at: components["schemas"]["Instant"];
+            /** @description End of the stay (the table stays blocked for the cleaning buffer after it). */
+            ends_at: components["schemas"]["Instant"];
             guests: components["schemas"]["Guests"];
             status: components["schemas"]["ReservationStatus"];
-            idempotency_key: string | null;
-            notes: string | null;
-            /** Format: date-time */
-            created_at: string;
-            /** Format: date-time */
-            updated_at: string;
+            idempotency_key: components["schemas"]["IdempotencyKey"] | null;
+            notes: components["schemas"]["Notes"] | null;
+            created_at: components["schemas"]["Instant"];
+            updated_at: components["schemas"]["Instant"];
         };
         LegacyReservation: {
             id: components["schemas"]["Id"];
             restaurant_id: components["schemas"]["Id"];
             table_id: components["schemas"]["Id"];
-            client_id: number | null;
-            /**
-             * Format: date-time
-             * @description Start of the stay.
-             */
-            date: string;
-            /** Format: date-time */
-            ends_at: string;
+            client_id: components["schemas"]["Id"] | null;
+            /** @description Start of the stay. */
+            date: components["schemas"]["Instant"];
+            ends_at: components["schemas"]["Instant"];
             guests: components["schemas"]["Guests"];
             status: components["schemas"]["ReservationStatus"];
-            notes: string | null;
-            /** Format: date-time */
-            created_at: string;
-            /** Format: date-time */
-            updated_at: string;
+            notes: components["schemas"]["Notes"] | null;
+            created_at: components["schemas"]["Instant"];
+            updated_at: components["schemas"]["Instant"];
         };
         Table: {
             id: components["schemas"]["Id"];
             name: string;
+            /** Format: int32 */
             capacity: number;
         };
         Client: {
             id: components["schemas"]["Id"];
             restaurant_id: components["schemas"]["Id"];
-            email: string;
-            name: string | null;
-            phone: string | null;
-            notes: string | null;
-            /** Format: date-time */
-            created_at: string;
-            /** Format: date-time */
-            updated_at: string;
+            email: components["schemas"]["Email"];
+            name: components["schemas"]["Name"] | null;
+            phone: components["schemas"]["Phone"] | null;
+            notes: components["schemas"]["Notes"] | null;
+            created_at: components["schemas"]["Instant"];
+            updated_at: components["schemas"]["Instant"];
         };
         ReservationEvent: {
             id: components["schemas"]["Id"];
             reservation_id: components["schemas"]["Id"];
-            /** Format: date-time */
-            at: string;
+            at: components["schemas"]["Instant"];
             /** @enum {string} */
             action: "created" | "moved" | "updated" | "cancelled" | "seated" | "completed" | "no_show" | "confirmed";
-            old_status: string | null;
-            new_status: string | null;
-            /** Format: date-time */
-            old_starts_at: string | null;
-            /** Format: date-time */
-            new_starts_at: string | null;
-            old_table_id: number | null;
-            new_table_id: number | null;
-            old_guests: number | null;
-            new_guests: number | null;
-            /** @description api, rpc or sql */
+            old_status: components["schemas"]["ReservationStatus"] | null;
+            new_status: components["schemas"]["ReservationStatus"] | null;
+            old_starts_at: components["schemas"]["Instant"] | null;
+            new_starts_at: components["schemas"]["Instant"] | null;
+            old_table_id: components["schemas"]["Id"] | null;
+            new_table_id: components["schemas"]["Id"] | null;
+            old_guests: components["schemas"]["Guests"] | null;
+            new_guests: components["schemas"]["Guests"] | null;
+            /** @description api, rpc or sql (or what a DBA set as nora.channel, cut to 64 characters) */
             channel: string;
             /** @description Label of the API key that made the change. */
             actor: string | null;
@@ -596,8 +622,7 @@ export interface components {
         };
         RpcAvailableTableCounts: {
             restaurant_id: components["schemas"]["Id"];
-            /** Format: date */
-            day: string;
+            day: components["schemas"]["Day"];
             guests: components["schemas"]["Guests"];
         };
         BookingEnvelope: {
@@ -612,6 +637,7 @@ export interface components {
             /** @constant */
             success: true;
             data: {
+                /** @description At most 1000 (see the operation). */
                 reservations: components["schemas"]["LegacyReservation"][];
             };
         };
@@ -619,6 +645,7 @@ export interface components {
             /** @constant */
             success: true;
             data: {
+                /** @description The latest 1000 events at most, oldest first. */
                 events: components["schemas"]["ReservationEvent"][];
             };
         };
@@ -651,14 +678,18 @@ export interface components {
         Ready: {
             /** @enum {string} */
             status: "ready" | "not_ready";
+            /** Format: int32 */
             migrations?: number;
-            reason?: string;
+            /** @enum {string} */
+            reason?: "database_unreachable" | "migrations_not_current";
         };
     };
     responses: {
         /** @description The request is malformed; `message` names the field (fix it and retry). Also `22xxx`/`23514` when the database finds a value invalid. */
         LegacyBadRequest: {
             headers: {
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -687,6 +718,8 @@ export interface components {
         /** @description No API key, or an unknown or revoked one. Send `Authorization: Bearer <key>`. */
         LegacyUnauthorized: {
             headers: {
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 "WWW-Authenticate": components["headers"]["WwwAuthenticate"];
                 [name: string]: unknown;
             };
@@ -697,6 +730,8 @@ export interface components {
         /** @description The API key belongs to another restaurant. Use that restaurant's own key. */
         LegacyForbidden: {
             headers: {
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -706,6 +741,8 @@ export interface components {
         /** @description The restaurant, reservation, guest or table does not exist (`details.reason` says which). */
         LegacyNotFound: {
             headers: {
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -715,6 +752,8 @@ export interface components {
         /** @description Refused because of the current state (`PT409` taken slot with `details.alternatives`, not cancellable/movable) or a duplicate (`23505`: e-mail already used, idempotency key reused with another body). */
         LegacyConflict: {
             headers: {
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -724,6 +763,8 @@ export interface components {
         /** @description The body is larger than the server accepts. */
         LegacyPayloadTooLarge: {
             headers: {
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -733,6 +774,8 @@ export interface components {
         /** @description The body must be `application/json`. */
         LegacyUnsupportedMediaType: {
             headers: {
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -742,6 +785,8 @@ export interface components {
         /** @description Well-formed but not bookable (`PT422`); `details.reason` says why and `hint` what to offer instead. */
         LegacyUnprocessable: {
             headers: {
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -751,6 +796,8 @@ export interface components {
         /** @description Too many requests for this API key, or (`too_many_failed_authentications`) too many unknown keys from this address; wait for the `RateLimit` reset (or `Retry-After` seconds). */
         LegacyTooManyRequests: {
             headers: {
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 "Retry-After": components["headers"]["RetryAfter"];
                 [name: string]: unknown;
             };
@@ -758,18 +805,39 @@ export interface components {
                 "application/json": components["schemas"]["LegacyError"];
             };
         };
-        /** @description 503 the database is unavailable or busy (retry after `Retry-After`); 504 the request took too long; 500 unexpected (quote `details.request_id`). */
+        /** @description 504 `timeout`, the request took longer than the statement timeout (retry later with the same request); any other 5xx is `internal_error` (quote `details.request_id`). */
         LegacyServerError: {
             headers: {
                 [name: string]: unknown;
             };
             content: {
-                "application/json": components["schemas"]["LegacyError"];
+                "application/json": components["schemas"]["LegacyServerError"];
+            };
+        };
+        /** @description `internal_error`: an unexpected failure. The body holds only `details.request_id` (quote it); the log has the error. */
+        LegacyInternalError: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["LegacyServerError"];
+            };
+        };
+        /** @description `service_unavailable`: the database is unreachable or overloaded; `busy`: still deadlocked after `DB_RETRIES` retries. Retry after `Retry-After` seconds. */
+        LegacyUnavailable: {
+            headers: {
+                "Retry-After": components["headers"]["RetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["LegacyServerError"];
             };
         };
         /** @description The request is malformed; `message` names the argument. Also `22xxx`/`23514` when the database finds a value invalid. */
         RpcBadRequest: {
             headers: {
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -779,6 +847,8 @@ export interface components {
         /** @description No API key, or an unknown or revoked one. */
         RpcUnauthorized: {
             headers: {
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 "WWW-Authenticate": components["headers"]["WwwAuthenticate"];
                 [name: string]: unknown;
             };
@@ -789,6 +859,8 @@ export interface components {
         /** @description `restaurant_id` is not the API key's restaurant. */
         RpcForbidden: {
             headers: {
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -798,6 +870,8 @@ export interface components {
         /** @description The restaurant, reservation, guest or table does not exist. */
         RpcNotFound: {
             headers: {
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -807,6 +881,8 @@ export interface components {
         /** @description `PT409` taken slot (offer `details.alternatives`) or not cancellable/movable; `23505` idempotency key reused with other arguments. */
         RpcConflict: {
             headers: {
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -816,6 +892,8 @@ export interface components {
         /** @description The body is larger than the server accepts. */
         RpcPayloadTooLarge: {
             headers: {
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -825,6 +903,8 @@ export interface components {
         /** @description The body must be `application/json`. */
         RpcUnsupportedMediaType: {
             headers: {
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -834,6 +914,8 @@ export interface components {
         /** @description Not bookable (`PT422`); see `details.reason` and `hint`. */
         RpcUnprocessable: {
             headers: {
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -843,6 +925,8 @@ export interface components {
         /** @description Too many requests for this API key, or (`too_many_failed_authentications`) too many unknown keys from this address; retry after `Retry-After` seconds. */
         RpcTooManyRequests: {
             headers: {
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 "Retry-After": components["headers"]["RetryAfter"];
                 [name: string]: unknown;
             };
@@ -850,18 +934,48 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description 503 database unavailable or busy (retry after `Retry-After`); 504 too slow; 500 unexpected (quote `details.request_id`). */
+        /** @description 504 `timeout`, the request took longer than the statement timeout (retry later with the same request); any other 5xx is `internal_error` (quote `details.request_id`). */
         RpcServerError: {
             headers: {
                 [name: string]: unknown;
             };
             content: {
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ServerError"];
+            };
+        };
+        /** @description `internal_error`: an unexpected failure. The body holds only `details.request_id` (quote it); the log has the error. */
+        RpcInternalError: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ServerError"];
+            };
+        };
+        /** @description `service_unavailable`: the database is unreachable or overloaded; `busy`: still deadlocked after `DB_RETRIES` retries. Retry after `Retry-After` seconds. */
+        RpcUnavailable: {
+            headers: {
+                "Retry-After": components["headers"]["RetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ServerError"];
+            };
+        };
+        /** @description `internal_error`: an unexpected failure. The body holds only `details.request_id`. */
+        InternalError: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ServerError"];
             };
         };
         /** @description The day's slots. */
         RpcSlots: {
             headers: {
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -893,7 +1007,20 @@ export interface components {
         /** @description Seconds to wait before retrying. */
         RetryAfter: number;
         /** @description Always `Bearer`. */
-        WwwAuthenticate: string;
+        WwwAuthenticate: "Bearer";
+        /**
+         * @description What is left of the policy's quota: `"per-key"; r=<requests left>; t=<seconds until the
+         *     window resets>` (draft-ietf-httpapi-ratelimit-headers-08). On a 401, and on a 429 for an
+         *     address that keeps presenting unknown keys, the policy is `failed-auth`: the unknown keys
+         *     this address may still present.
+         */
+        RateLimit: string;
+        /**
+         * @description The policy behind `RateLimit`: `"per-key"; q=<requests per window>; w=<window in seconds>;
+         *     pk=:<partition of the key, hashed>:` (`RATE_LIMIT_MAX` per `RATE_LIMIT_WINDOW_MS`), or
+         *     `"failed-auth"; q=<unknown keys per window>; w=<seconds>` (`RATE_LIMIT_FAILED_AUTH_MAX`).
+         */
+        RateLimitPolicy: string;
     };
     pathItems: never;
 }
@@ -922,6 +1049,7 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
+            500: components["responses"]["InternalError"];
         };
     };
     ready: {
@@ -948,6 +1076,7 @@ export interface operations {
                     "application/json": components["schemas"]["Ready"];
                 };
             };
+            500: components["responses"]["InternalError"];
             /** @description Not ready; `reason` says why. */
             503: {
                 headers: {
@@ -970,7 +1099,7 @@ export interface operations {
         parameters: {
             query: {
                 /** @description Local day at the restaurant, YYYY-MM-DD. */
-                date: string;
+                date: components["schemas"]["Day"];
                 /** @description Party size, 1 to 20. */
                 guests: components["schemas"]["Guests"];
                 /** @description Local time HH:MM the guest asked for; sets `tablesAvailable` to the count at that time. */
@@ -988,6 +1117,8 @@ export interface operations {
             /** @description The day's slots. */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1028,6 +1159,8 @@ export interface operations {
             404: components["responses"]["LegacyNotFound"];
             422: components["responses"]["LegacyUnprocessable"];
             429: components["responses"]["LegacyTooManyRequests"];
+            500: components["responses"]["LegacyInternalError"];
+            503: components["responses"]["LegacyUnavailable"];
             default: components["responses"]["LegacyServerError"];
         };
     };
@@ -1035,7 +1168,7 @@ export interface operations {
         parameters: {
             query: {
                 /** @description Local day, YYYY-MM-DD. */
-                date: string;
+                date: components["schemas"]["Day"];
                 status?: components["schemas"]["ReservationStatus"];
                 client_id?: components["schemas"]["Id"];
             };
@@ -1051,6 +1184,8 @@ export interface operations {
             /** @description The day's reservations. */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1062,6 +1197,8 @@ export interface operations {
             403: components["responses"]["LegacyForbidden"];
             404: components["responses"]["LegacyNotFound"];
             429: components["responses"]["LegacyTooManyRequests"];
+            500: components["responses"]["LegacyInternalError"];
+            503: components["responses"]["LegacyUnavailable"];
             default: components["responses"]["LegacyServerError"];
         };
     };
@@ -1099,6 +1236,8 @@ export interface operations {
             /** @description Booked (or the original booking of this Idempotency-Key). */
             201: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1139,6 +1278,8 @@ export interface operations {
             415: components["responses"]["LegacyUnsupportedMediaType"];
             422: components["responses"]["LegacyUnprocessable"];
             429: components["responses"]["LegacyTooManyRequests"];
+            500: components["responses"]["LegacyInternalError"];
+            503: components["responses"]["LegacyUnavailable"];
             default: components["responses"]["LegacyServerError"];
         };
     };
@@ -1159,6 +1300,8 @@ export interface operations {
             /** @description The reservation. */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1170,6 +1313,8 @@ export interface operations {
             403: components["responses"]["LegacyForbidden"];
             404: components["responses"]["LegacyNotFound"];
             429: components["responses"]["LegacyTooManyRequests"];
+            500: components["responses"]["LegacyInternalError"];
+            503: components["responses"]["LegacyUnavailable"];
             default: components["responses"]["LegacyServerError"];
         };
     };
@@ -1200,6 +1345,8 @@ export interface operations {
             /** @description The moved reservation. */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1215,6 +1362,8 @@ export interface operations {
             415: components["responses"]["LegacyUnsupportedMediaType"];
             422: components["responses"]["LegacyUnprocessable"];
             429: components["responses"]["LegacyTooManyRequests"];
+            500: components["responses"]["LegacyInternalError"];
+            503: components["responses"]["LegacyUnavailable"];
             default: components["responses"]["LegacyServerError"];
         };
     };
@@ -1235,6 +1384,8 @@ export interface operations {
             /** @description The cancelled reservation. */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1247,6 +1398,8 @@ export interface operations {
             404: components["responses"]["LegacyNotFound"];
             409: components["responses"]["LegacyConflict"];
             429: components["responses"]["LegacyTooManyRequests"];
+            500: components["responses"]["LegacyInternalError"];
+            503: components["responses"]["LegacyUnavailable"];
             default: components["responses"]["LegacyServerError"];
         };
     };
@@ -1267,6 +1420,8 @@ export interface operations {
             /** @description The events. */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1278,6 +1433,8 @@ export interface operations {
             403: components["responses"]["LegacyForbidden"];
             404: components["responses"]["LegacyNotFound"];
             429: components["responses"]["LegacyTooManyRequests"];
+            500: components["responses"]["LegacyInternalError"];
+            503: components["responses"]["LegacyUnavailable"];
             default: components["responses"]["LegacyServerError"];
         };
     };
@@ -1302,6 +1459,8 @@ export interface operations {
             /** @description One page of guests. */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1313,6 +1472,8 @@ export interface operations {
             403: components["responses"]["LegacyForbidden"];
             404: components["responses"]["LegacyNotFound"];
             429: components["responses"]["LegacyTooManyRequests"];
+            500: components["responses"]["LegacyInternalError"];
+            503: components["responses"]["LegacyUnavailable"];
             default: components["responses"]["LegacyServerError"];
         };
     };
@@ -1342,6 +1503,8 @@ export interface operations {
             /** @description The new guest. */
             201: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1356,6 +1519,8 @@ export interface operations {
             413: components["responses"]["LegacyPayloadTooLarge"];
             415: components["responses"]["LegacyUnsupportedMediaType"];
             429: components["responses"]["LegacyTooManyRequests"];
+            500: components["responses"]["LegacyInternalError"];
+            503: components["responses"]["LegacyUnavailable"];
             default: components["responses"]["LegacyServerError"];
         };
     };
@@ -1376,6 +1541,8 @@ export interface operations {
             /** @description The guest. */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1387,6 +1554,8 @@ export interface operations {
             403: components["responses"]["LegacyForbidden"];
             404: components["responses"]["LegacyNotFound"];
             429: components["responses"]["LegacyTooManyRequests"];
+            500: components["responses"]["LegacyInternalError"];
+            503: components["responses"]["LegacyUnavailable"];
             default: components["responses"]["LegacyServerError"];
         };
     };
@@ -1416,6 +1585,8 @@ export interface operations {
             /** @description The updated guest. */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1430,6 +1601,8 @@ export interface operations {
             413: components["responses"]["LegacyPayloadTooLarge"];
             415: components["responses"]["LegacyUnsupportedMediaType"];
             429: components["responses"]["LegacyTooManyRequests"];
+            500: components["responses"]["LegacyInternalError"];
+            503: components["responses"]["LegacyUnavailable"];
             default: components["responses"]["LegacyServerError"];
         };
     };
@@ -1450,6 +1623,8 @@ export interface operations {
             /** @description What was done. */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1470,6 +1645,8 @@ export interface operations {
             403: components["responses"]["LegacyForbidden"];
             404: components["responses"]["LegacyNotFound"];
             429: components["responses"]["LegacyTooManyRequests"];
+            500: components["responses"]["LegacyInternalError"];
+            503: components["responses"]["LegacyUnavailable"];
             default: components["responses"]["LegacyServerError"];
         };
     };
@@ -1490,6 +1667,8 @@ export interface operations {
             /** @description The guest's reservations. */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1501,6 +1680,8 @@ export interface operations {
             403: components["responses"]["LegacyForbidden"];
             404: components["responses"]["LegacyNotFound"];
             429: components["responses"]["LegacyTooManyRequests"];
+            500: components["responses"]["LegacyInternalError"];
+            503: components["responses"]["LegacyUnavailable"];
             default: components["responses"]["LegacyServerError"];
         };
     };
@@ -1531,6 +1712,8 @@ export interface operations {
             /** @description The reservation. */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1546,6 +1729,8 @@ export interface operations {
             415: components["responses"]["RpcUnsupportedMediaType"];
             422: components["responses"]["RpcUnprocessable"];
             429: components["responses"]["RpcTooManyRequests"];
+            500: components["responses"]["RpcInternalError"];
+            503: components["responses"]["RpcUnavailable"];
             default: components["responses"]["RpcServerError"];
         };
     };
@@ -1573,6 +1758,8 @@ export interface operations {
             /** @description The guest. */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1586,6 +1773,8 @@ export interface operations {
             413: components["responses"]["RpcPayloadTooLarge"];
             415: components["responses"]["RpcUnsupportedMediaType"];
             429: components["responses"]["RpcTooManyRequests"];
+            500: components["responses"]["RpcInternalError"];
+            503: components["responses"]["RpcUnavailable"];
             default: components["responses"]["RpcServerError"];
         };
     };
@@ -1611,6 +1800,8 @@ export interface operations {
             /** @description The cancelled reservation. */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1625,6 +1816,8 @@ export interface operations {
             413: components["responses"]["RpcPayloadTooLarge"];
             415: components["responses"]["RpcUnsupportedMediaType"];
             429: components["responses"]["RpcTooManyRequests"];
+            500: components["responses"]["RpcInternalError"];
+            503: components["responses"]["RpcUnavailable"];
             default: components["responses"]["RpcServerError"];
         };
     };
@@ -1651,6 +1844,8 @@ export interface operations {
             /** @description The moved reservation. */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1666,6 +1861,8 @@ export interface operations {
             415: components["responses"]["RpcUnsupportedMediaType"];
             422: components["responses"]["RpcUnprocessable"];
             429: components["responses"]["RpcTooManyRequests"];
+            500: components["responses"]["RpcInternalError"];
+            503: components["responses"]["RpcUnavailable"];
             default: components["responses"]["RpcServerError"];
         };
     };
@@ -1673,7 +1870,7 @@ export interface operations {
         parameters: {
             query: {
                 restaurant_id: components["schemas"]["Id"];
-                day: string;
+                day: components["schemas"]["Day"];
                 guests: components["schemas"]["Guests"];
             };
             header?: never;
@@ -1689,6 +1886,8 @@ export interface operations {
             404: components["responses"]["RpcNotFound"];
             422: components["responses"]["RpcUnprocessable"];
             429: components["responses"]["RpcTooManyRequests"];
+            500: components["responses"]["RpcInternalError"];
+            503: components["responses"]["RpcUnavailable"];
             default: components["responses"]["RpcServerError"];
         };
     };
@@ -1721,6 +1920,8 @@ export interface operations {
             415: components["responses"]["RpcUnsupportedMediaType"];
             422: components["responses"]["RpcUnprocessable"];
             429: components["responses"]["RpcTooManyRequests"];
+            500: components["responses"]["RpcInternalError"];
+            503: components["responses"]["RpcUnavailable"];
             default: components["responses"]["RpcServerError"];
         };
     };
