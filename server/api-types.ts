@@ -80,8 +80,8 @@ export interface paths {
         };
         /**
          * Reservations of one local day
-         * @description Lists the restaurant's reservations starting on one local day, earliest first, optionally
-         *     only one status or one guest. Use it to find a guest's booking before moving or
+         * @description Lists the restaurant's reservations starting on one local day, earliest first (the first
+         *     1000 at most), optionally only one status or one guest. Use it to find a guest's booking before moving or
          *     cancelling it. Errors: 400 malformed filter; 403 another restaurant; 404 restaurant not found.
          */
         get: operations["listReservations"];
@@ -168,7 +168,7 @@ export interface paths {
         };
         /**
          * What happened to a reservation
-         * @description The append-only trail of a reservation (created, moved, cancelled, seated…), oldest first, with the channel (api, rpc, sql) and the label of the API key that did it. Errors 404 reservation not found.
+         * @description The append-only trail of a reservation (created, moved, cancelled, seated…), oldest first (the latest 1000 events at most), with the channel (api, rpc, sql) and the label of the API key that did it. Errors 404 reservation not found.
          */
         get: operations["getReservationHistory"];
         put?: never;
@@ -248,7 +248,7 @@ export interface paths {
         };
         /**
          * A guest's reservations
-         * @description Every reservation of one guest, latest first. Use it when a guest calls about "my booking". Error 404 `client_not_found`.
+         * @description Every reservation of one guest, latest first (the latest 1000 at most). Use it when a guest calls about "my booking". Error 404 `client_not_found`.
          */
         get: operations["listClientReservations"];
         put?: never;
