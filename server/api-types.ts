@@ -81,8 +81,9 @@ export interface paths {
         /**
          * Reservations of one local day
          * @description Lists the restaurant's reservations starting on one local day, earliest first (the first
-         *     1000 at most), optionally only one status or one guest. Use it to find a guest's booking before moving or
-         *     cancelling it. Errors: 400 malformed filter; 403 another restaurant; 404 restaurant not found.
+         *     1000 at most), optionally only one status or one guest. Use it to find a guest's booking
+         *     before moving or cancelling it. Errors: 400 malformed filter; 403 another restaurant; 404
+         *     restaurant not found.
          */
         get: operations["listReservations"];
         put?: never;
