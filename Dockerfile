@@ -1,7 +1,8 @@
 # The API image: `server/main.ts` run by tsx (a runtime dependency), as the unprivileged `node`
 # user of the official Node image. docker-compose.yml also uses it for the one-shot migration
-# and for preparing a k6 load run.
-FROM node:20-bookworm-slim
+# and for preparing a k6 load run. Node 26 is the active LTS line (Node 20 reached end-of-life
+# on 2026-04-30); the test suite runs on 26 as well as on 20, the floor CI machines still have.
+FROM node:26-slim
 
 ENV NODE_ENV=production \
     PORT=3000 \

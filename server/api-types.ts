@@ -82,9 +82,10 @@ export interface paths {
         };
         /**
          * Reservations of one local day
-         * @description Lists the restaurant's reservations starting on one local day, earliest first, optionally
-         *     only one status or one guest. Use it to find a guest's booking before moving or
-         *     cancelling it. Errors: 400 malformed filter; 403 another restaurant; 404 restaurant not found.
+         * @description Lists the restaurant's reservations starting on one local day, earliest first (the first
+         *     1000 at most), optionally only one status or one guest. Use it to find a guest's booking
+         *     before moving or cancelling it. Errors: 400 malformed filter; 403 another restaurant; 404
+         *     restaurant not found.
          */
         get: operations["listReservations"];
         put?: never;
@@ -176,7 +177,7 @@ export interface paths {
         };
         /**
          * What happened to a reservation
-         * @description The append-only trail of a reservation (created, moved, cancelled, seated…), oldest first, with the channel (api, rpc, sql) and the label of the API key that did it. Errors 404 reservation not found.
+         * @description The append-only trail of a reservation (created, moved, cancelled, seated…), oldest first (the latest 1000 events at most), with the channel (api, rpc, sql) and the label of the API key that did it. Errors 404 reservation not found.
          */
         get: operations["getReservationHistory"];
         put?: never;
@@ -256,7 +257,7 @@ export interface paths {
         };
         /**
          * A guest's reservations
-         * @description Every reservation of one guest, latest first. Use it when a guest calls about "my booking". Error 404 `client_not_found`.
+         * @description Every reservation of one guest, latest first (the latest 1000 at most). Use it when a guest calls about "my booking". Error 404 `client_not_found`.
          */
         get: operations["listClientReservations"];
         put?: never;
@@ -387,9 +388,13 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** @example 42 */
+        /**
+         * Format: int64
+         * @example 42
+         */
         Id: number;
         /**
+         * Format: int32
          * @description Party size.
          * @example 4
          */
@@ -398,9 +403,15 @@ export interface components {
         LocalTime: string;
         /**
          * Format: date-time
-         * @description An RFC 3339 timestamp with its offset, e.g. 2026-12-12T20:00:00+01:00.
+         * @description An RFC 3339 timestamp with its offset, e.g. 2026-12-12T20:00:00+01:00 (at most nanoseconds).
          */
         Instant: string;
+        /**
+         * Format: date
+         * @description A local day, YYYY-MM-DD.
+         * @example 2026-12-12
+         */
+        Day: string;
         /**
          * Format: email
          * @description An ASCII e-mail address.
@@ -449,8 +460,49 @@ export interface components {
             details: {
                 reason?: string;
                 alternatives?: components["schemas"]["Slot"][];
+                area?: components["schemas"]["Area"];
+                /** @description With `unknown_area`, the areas the restaurant has. */
+                areas?: components["schemas"]["Area"][];
+                /**
+                 * Format: int32
+                 * @description With `pacing_limit`
+                 */
+                max_covers?: number;
+                /**
+                 * Format: int32
+                 * @description With `pacing_limit`
+                 */
+                booked_covers?: number;
+                request_id?: components["schemas"]["RequestId"];
             } | string | null;
             hint: string | null;
+        };
+        /**
+         * @description A 5xx. It reveals nothing but the request id, which is also in the `X-Request-Id` header and the log.
+         * @example {
+         *       "code": "internal_error",
+         *       "message": "Something went wrong on our side.",
+         *       "details": {
+         *         "request_id": "3f1c2a9e-5b7d-4c1e-9a8b-2d6f0e4c7b1a"
+         *       },
+         *       "hint": "Retry later; quote the request id if it keeps failing."
+         *     }
+         */
+        ServerError: {
+            /** @enum {string} */
+            code: "internal_error" | "service_unavailable" | "busy" | "timeout";
+            message: string;
+            details: {
+                request_id: components["schemas"]["RequestId"];
+            };
+            hint: string;
+        };
+        /** @description The request's id (the caller's `X-Request-Id` when it is safe, else a UUID). */
+        RequestId: string;
+        LegacyServerError: {
+            /** @constant */
+            success: false;
+            error: components["schemas"]["ServerError"];
         };
         LegacyError: {
             /** @constant */
@@ -458,46 +510,44 @@ export interface components {
             error: components["schemas"]["Error"];
         };
         Slot: {
-            /** Format: date-time */
-            starts_at: string;
+            starts_at: components["schemas"]["Instant"];
             local_time: components["schemas"]["LocalTime"];
-            tables_available: number;
+            tables_available: components["schemas"]["TableCount"];
         };
         Availability: {
             /** @description Local start times with at least one free table. */
             availableSlots: components["schemas"]["LocalTime"][];
-            tablesAvailable: number;
+            tablesAvailable: components["schemas"]["TableCount"];
+            /** @description Every start time of the day (at most 25 hours of one-minute slots, on the day clocks go back). */
             slots: {
                 time: components["schemas"]["LocalTime"];
-                /** Format: date-time */
-                startsAt: string;
-                tablesAvailable: number;
+                startsAt: components["schemas"]["Instant"];
+                tablesAvailable: components["schemas"]["TableCount"];
             }[];
         };
+        /**
+         * Format: int32
+         * @description A number of free tables.
+         */
+        TableCount: number;
         Reservation: {
             id: components["schemas"]["Id"];
             restaurant_id: components["schemas"]["Id"];
             /** @description The table; for a combination, its first table (see `tables`). */
             table_id: components["schemas"]["Id"];
             /** @description The combination of tables the party sits at */
-            combination_id: number | null;
+            combination_id: components["schemas"]["Id"] | null;
             tables: components["schemas"]["HeldTables"];
-            client_id: number | null;
-            /** Format: date-time */
-            starts_at: string;
-            /**
-             * Format: date-time
-             * @description End of the stay (the table stays blocked for the cleaning buffer after it).
-             */
-            ends_at: string;
+            client_id: components["schemas"]["Id"] | null;
+            starts_at: components["schemas"]["Instant"];
+            /** @description End of the stay (the table stays blocked for the cleaning buffer after it). */
+            ends_at: components["schemas"]["Instant"];
             guests: components["schemas"]["Guests"];
             status: components["schemas"]["ReservationStatus"];
-            idempotency_key: string | null;
-            notes: string | null;
-            /** Format: date-time */
-            created_at: string;
-            /** Format: date-time */
-            updated_at: string;
+            idempotency_key: components["schemas"]["IdempotencyKey"] | null;
+            notes: components["schemas"]["Notes"] | null;
+            created_at: components["schemas"]["Instant"];
+            updated_at: components["schemas"]["Instant"];
         };
         LegacyReservation: {
             id: components["schemas"]["Id"];
@@ -505,61 +555,51 @@ export interface components {
             /** @description The table; for a combination, its first table (see `tables`). */
             table_id: components["schemas"]["Id"];
             /** @description The combination of tables the party sits at */
-            combination_id: number | null;
+            combination_id: components["schemas"]["Id"] | null;
             tables: components["schemas"]["HeldTables"];
-            client_id: number | null;
-            /**
-             * Format: date-time
-             * @description Start of the stay.
-             */
-            date: string;
-            /** Format: date-time */
-            ends_at: string;
+            client_id: components["schemas"]["Id"] | null;
+            /** @description Start of the stay. */
+            date: components["schemas"]["Instant"];
+            ends_at: components["schemas"]["Instant"];
             guests: components["schemas"]["Guests"];
             status: components["schemas"]["ReservationStatus"];
-            notes: string | null;
-            /** Format: date-time */
-            created_at: string;
-            /** Format: date-time */
-            updated_at: string;
+            notes: components["schemas"]["Notes"] | null;
+            created_at: components["schemas"]["Instant"];
+            updated_at: components["schemas"]["Instant"];
         };
         /** @description Every table the reservation holds (one, or each table of its combination), in table order. */
         HeldTables: components["schemas"]["Table"][];
         Table: {
             id: components["schemas"]["Id"];
             name: string;
+            /** Format: int32 */
             capacity: number;
         };
         Client: {
             id: components["schemas"]["Id"];
             restaurant_id: components["schemas"]["Id"];
-            email: string;
-            name: string | null;
-            phone: string | null;
-            notes: string | null;
-            /** Format: date-time */
-            created_at: string;
-            /** Format: date-time */
-            updated_at: string;
+            email: components["schemas"]["Email"];
+            name: components["schemas"]["Name"] | null;
+            phone: components["schemas"]["Phone"] | null;
+            notes: components["schemas"]["Notes"] | null;
+            created_at: components["schemas"]["Instant"];
+            updated_at: components["schemas"]["Instant"];
         };
         ReservationEvent: {
             id: components["schemas"]["Id"];
             reservation_id: components["schemas"]["Id"];
-            /** Format: date-time */
-            at: string;
+            at: components["schemas"]["Instant"];
             /** @enum {string} */
             action: "created" | "moved" | "updated" | "cancelled" | "seated" | "completed" | "no_show" | "confirmed";
-            old_status: string | null;
-            new_status: string | null;
-            /** Format: date-time */
-            old_starts_at: string | null;
-            /** Format: date-time */
-            new_starts_at: string | null;
-            old_table_id: number | null;
-            new_table_id: number | null;
-            old_guests: number | null;
-            new_guests: number | null;
-            /** @description api, rpc or sql */
+            old_status: components["schemas"]["ReservationStatus"] | null;
+            new_status: components["schemas"]["ReservationStatus"] | null;
+            old_starts_at: components["schemas"]["Instant"] | null;
+            new_starts_at: components["schemas"]["Instant"] | null;
+            old_table_id: components["schemas"]["Id"] | null;
+            new_table_id: components["schemas"]["Id"] | null;
+            old_guests: components["schemas"]["Guests"] | null;
+            new_guests: components["schemas"]["Guests"] | null;
+            /** @description api, rpc or sql (or what a DBA set as nora.channel, cut to 64 characters) */
             channel: string;
             /** @description Label of the API key that made the change. */
             actor: string | null;
@@ -630,8 +670,7 @@ export interface components {
         };
         RpcAvailableTableCounts: {
             restaurant_id: components["schemas"]["Id"];
-            /** Format: date */
-            day: string;
+            day: components["schemas"]["Day"];
             guests: components["schemas"]["Guests"];
             area?: components["schemas"]["Area"] | null;
         };
@@ -647,6 +686,7 @@ export interface components {
             /** @constant */
             success: true;
             data: {
+                /** @description At most 1000 (see the operation). */
                 reservations: components["schemas"]["LegacyReservation"][];
             };
         };
@@ -654,6 +694,7 @@ export interface components {
             /** @constant */
             success: true;
             data: {
+                /** @description The latest 1000 events at most, oldest first. */
                 events: components["schemas"]["ReservationEvent"][];
             };
         };
@@ -686,14 +727,18 @@ export interface components {
         Ready: {
             /** @enum {string} */
             status: "ready" | "not_ready";
+            /** Format: int32 */
             migrations?: number;
-            reason?: string;
+            /** @enum {string} */
+            reason?: "database_unreachable" | "migrations_not_current";
         };
     };
     responses: {
         /** @description The request is malformed; `message` names the field (fix it and retry). Also `22xxx`/`23514` when the database finds a value invalid. */
         LegacyBadRequest: {
             headers: {
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -722,6 +767,8 @@ export interface components {
         /** @description No API key, or an unknown or revoked one. Send `Authorization: Bearer <key>`. */
         LegacyUnauthorized: {
             headers: {
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 "WWW-Authenticate": components["headers"]["WwwAuthenticate"];
                 [name: string]: unknown;
             };
@@ -732,6 +779,8 @@ export interface components {
         /** @description The API key belongs to another restaurant. Use that restaurant's own key. */
         LegacyForbidden: {
             headers: {
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -741,6 +790,8 @@ export interface components {
         /** @description The restaurant, reservation, guest or table does not exist (`details.reason` says which). */
         LegacyNotFound: {
             headers: {
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -750,6 +801,8 @@ export interface components {
         /** @description Refused because of the current state (`PT409` taken slot with `details.alternatives`, not cancellable/movable) or a duplicate (`23505`: e-mail already used, idempotency key reused with another body). */
         LegacyConflict: {
             headers: {
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -759,6 +812,8 @@ export interface components {
         /** @description The body is larger than the server accepts. */
         LegacyPayloadTooLarge: {
             headers: {
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -768,6 +823,8 @@ export interface components {
         /** @description The body must be `application/json`. */
         LegacyUnsupportedMediaType: {
             headers: {
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -777,6 +834,8 @@ export interface components {
         /** @description Well-formed but not bookable (`PT422`); `details.reason` says why and `hint` what to offer instead. */
         LegacyUnprocessable: {
             headers: {
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -786,6 +845,8 @@ export interface components {
         /** @description Too many requests for this API key, or (`too_many_failed_authentications`) too many unknown keys from this address; wait for the `RateLimit` reset (or `Retry-After` seconds). */
         LegacyTooManyRequests: {
             headers: {
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 "Retry-After": components["headers"]["RetryAfter"];
                 [name: string]: unknown;
             };
@@ -793,18 +854,39 @@ export interface components {
                 "application/json": components["schemas"]["LegacyError"];
             };
         };
-        /** @description 503 the database is unavailable or busy (retry after `Retry-After`); 504 the request took too long; 500 unexpected (quote `details.request_id`). */
+        /** @description 504 `timeout`, the request took longer than the statement timeout (retry later with the same request); any other 5xx is `internal_error` (quote `details.request_id`). */
         LegacyServerError: {
             headers: {
                 [name: string]: unknown;
             };
             content: {
-                "application/json": components["schemas"]["LegacyError"];
+                "application/json": components["schemas"]["LegacyServerError"];
+            };
+        };
+        /** @description `internal_error`: an unexpected failure. The body holds only `details.request_id` (quote it); the log has the error. */
+        LegacyInternalError: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["LegacyServerError"];
+            };
+        };
+        /** @description `service_unavailable`: the database is unreachable or overloaded; `busy`: still deadlocked after `DB_RETRIES` retries. Retry after `Retry-After` seconds. */
+        LegacyUnavailable: {
+            headers: {
+                "Retry-After": components["headers"]["RetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["LegacyServerError"];
             };
         };
         /** @description The request is malformed; `message` names the argument. Also `22xxx`/`23514` when the database finds a value invalid. */
         RpcBadRequest: {
             headers: {
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -814,6 +896,8 @@ export interface components {
         /** @description No API key, or an unknown or revoked one. */
         RpcUnauthorized: {
             headers: {
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 "WWW-Authenticate": components["headers"]["WwwAuthenticate"];
                 [name: string]: unknown;
             };
@@ -824,6 +908,8 @@ export interface components {
         /** @description `restaurant_id` is not the API key's restaurant. */
         RpcForbidden: {
             headers: {
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -833,6 +919,8 @@ export interface components {
         /** @description The restaurant, reservation, guest or table does not exist. */
         RpcNotFound: {
             headers: {
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -842,6 +930,8 @@ export interface components {
         /** @description `PT409` taken slot (offer `details.alternatives`) or not cancellable/movable; `23505` idempotency key reused with other arguments. */
         RpcConflict: {
             headers: {
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -851,6 +941,8 @@ export interface components {
         /** @description The body is larger than the server accepts. */
         RpcPayloadTooLarge: {
             headers: {
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -860,6 +952,8 @@ export interface components {
         /** @description The body must be `application/json`. */
         RpcUnsupportedMediaType: {
             headers: {
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -869,6 +963,8 @@ export interface components {
         /** @description Not bookable (`PT422`); see `details.reason` and `hint`. */
         RpcUnprocessable: {
             headers: {
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -878,6 +974,8 @@ export interface components {
         /** @description Too many requests for this API key, or (`too_many_failed_authentications`) too many unknown keys from this address; retry after `Retry-After` seconds. */
         RpcTooManyRequests: {
             headers: {
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 "Retry-After": components["headers"]["RetryAfter"];
                 [name: string]: unknown;
             };
@@ -885,18 +983,48 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description 503 database unavailable or busy (retry after `Retry-After`); 504 too slow; 500 unexpected (quote `details.request_id`). */
+        /** @description 504 `timeout`, the request took longer than the statement timeout (retry later with the same request); any other 5xx is `internal_error` (quote `details.request_id`). */
         RpcServerError: {
             headers: {
                 [name: string]: unknown;
             };
             content: {
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ServerError"];
+            };
+        };
+        /** @description `internal_error`: an unexpected failure. The body holds only `details.request_id` (quote it); the log has the error. */
+        RpcInternalError: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ServerError"];
+            };
+        };
+        /** @description `service_unavailable`: the database is unreachable or overloaded; `busy`: still deadlocked after `DB_RETRIES` retries. Retry after `Retry-After` seconds. */
+        RpcUnavailable: {
+            headers: {
+                "Retry-After": components["headers"]["RetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ServerError"];
+            };
+        };
+        /** @description `internal_error`: an unexpected failure. The body holds only `details.request_id`. */
+        InternalError: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ServerError"];
             };
         };
         /** @description The day's slots. */
         RpcSlots: {
             headers: {
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -930,7 +1058,20 @@ export interface components {
         /** @description Seconds to wait before retrying. */
         RetryAfter: number;
         /** @description Always `Bearer`. */
-        WwwAuthenticate: string;
+        WwwAuthenticate: "Bearer";
+        /**
+         * @description What is left of the policy's quota: `"per-key"; r=<requests left>; t=<seconds until the
+         *     window resets>` (draft-ietf-httpapi-ratelimit-headers-08). On a 401, and on a 429 for an
+         *     address that keeps presenting unknown keys, the policy is `failed-auth`: the unknown keys
+         *     this address may still present.
+         */
+        RateLimit: string;
+        /**
+         * @description The policy behind `RateLimit`: `"per-key"; q=<requests per window>; w=<window in seconds>;
+         *     pk=:<partition of the key, hashed>:` (`RATE_LIMIT_MAX` per `RATE_LIMIT_WINDOW_MS`), or
+         *     `"failed-auth"; q=<unknown keys per window>; w=<seconds>` (`RATE_LIMIT_FAILED_AUTH_MAX`).
+         */
+        RateLimitPolicy: string;
     };
     pathItems: never;
 }
@@ -959,6 +1100,7 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
+            500: components["responses"]["InternalError"];
         };
     };
     ready: {
@@ -985,6 +1127,7 @@ export interface operations {
                     "application/json": components["schemas"]["Ready"];
                 };
             };
+            500: components["responses"]["InternalError"];
             /** @description Not ready; `reason` says why. */
             503: {
                 headers: {
@@ -1007,7 +1150,7 @@ export interface operations {
         parameters: {
             query: {
                 /** @description Local day at the restaurant, YYYY-MM-DD. */
-                date: string;
+                date: components["schemas"]["Day"];
                 /** @description Party size, 1 to 20. */
                 guests: components["schemas"]["Guests"];
                 /** @description Local time HH:MM the guest asked for; sets `tablesAvailable` to the count at that time. */
@@ -1027,6 +1170,8 @@ export interface operations {
             /** @description The day's slots. */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1067,6 +1212,8 @@ export interface operations {
             404: components["responses"]["LegacyNotFound"];
             422: components["responses"]["LegacyUnprocessable"];
             429: components["responses"]["LegacyTooManyRequests"];
+            500: components["responses"]["LegacyInternalError"];
+            503: components["responses"]["LegacyUnavailable"];
             default: components["responses"]["LegacyServerError"];
         };
     };
@@ -1074,7 +1221,7 @@ export interface operations {
         parameters: {
             query: {
                 /** @description Local day, YYYY-MM-DD. */
-                date: string;
+                date: components["schemas"]["Day"];
                 status?: components["schemas"]["ReservationStatus"];
                 client_id?: components["schemas"]["Id"];
             };
@@ -1090,6 +1237,8 @@ export interface operations {
             /** @description The day's reservations. */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1101,6 +1250,8 @@ export interface operations {
             403: components["responses"]["LegacyForbidden"];
             404: components["responses"]["LegacyNotFound"];
             429: components["responses"]["LegacyTooManyRequests"];
+            500: components["responses"]["LegacyInternalError"];
+            503: components["responses"]["LegacyUnavailable"];
             default: components["responses"]["LegacyServerError"];
         };
     };
@@ -1138,6 +1289,8 @@ export interface operations {
             /** @description Booked (or the original booking of this Idempotency-Key). */
             201: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1186,6 +1339,8 @@ export interface operations {
             415: components["responses"]["LegacyUnsupportedMediaType"];
             422: components["responses"]["LegacyUnprocessable"];
             429: components["responses"]["LegacyTooManyRequests"];
+            500: components["responses"]["LegacyInternalError"];
+            503: components["responses"]["LegacyUnavailable"];
             default: components["responses"]["LegacyServerError"];
         };
     };
@@ -1206,6 +1361,8 @@ export interface operations {
             /** @description The reservation. */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1217,6 +1374,8 @@ export interface operations {
             403: components["responses"]["LegacyForbidden"];
             404: components["responses"]["LegacyNotFound"];
             429: components["responses"]["LegacyTooManyRequests"];
+            500: components["responses"]["LegacyInternalError"];
+            503: components["responses"]["LegacyUnavailable"];
             default: components["responses"]["LegacyServerError"];
         };
     };
@@ -1247,6 +1406,8 @@ export interface operations {
             /** @description The moved reservation. */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1262,6 +1423,8 @@ export interface operations {
             415: components["responses"]["LegacyUnsupportedMediaType"];
             422: components["responses"]["LegacyUnprocessable"];
             429: components["responses"]["LegacyTooManyRequests"];
+            500: components["responses"]["LegacyInternalError"];
+            503: components["responses"]["LegacyUnavailable"];
             default: components["responses"]["LegacyServerError"];
         };
     };
@@ -1282,6 +1445,8 @@ export interface operations {
             /** @description The cancelled reservation. */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1294,6 +1459,8 @@ export interface operations {
             404: components["responses"]["LegacyNotFound"];
             409: components["responses"]["LegacyConflict"];
             429: components["responses"]["LegacyTooManyRequests"];
+            500: components["responses"]["LegacyInternalError"];
+            503: components["responses"]["LegacyUnavailable"];
             default: components["responses"]["LegacyServerError"];
         };
     };
@@ -1314,6 +1481,8 @@ export interface operations {
             /** @description The events. */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1325,6 +1494,8 @@ export interface operations {
             403: components["responses"]["LegacyForbidden"];
             404: components["responses"]["LegacyNotFound"];
             429: components["responses"]["LegacyTooManyRequests"];
+            500: components["responses"]["LegacyInternalError"];
+            503: components["responses"]["LegacyUnavailable"];
             default: components["responses"]["LegacyServerError"];
         };
     };
@@ -1349,6 +1520,8 @@ export interface operations {
             /** @description One page of guests. */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1360,6 +1533,8 @@ export interface operations {
             403: components["responses"]["LegacyForbidden"];
             404: components["responses"]["LegacyNotFound"];
             429: components["responses"]["LegacyTooManyRequests"];
+            500: components["responses"]["LegacyInternalError"];
+            503: components["responses"]["LegacyUnavailable"];
             default: components["responses"]["LegacyServerError"];
         };
     };
@@ -1389,6 +1564,8 @@ export interface operations {
             /** @description The new guest. */
             201: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1403,6 +1580,8 @@ export interface operations {
             413: components["responses"]["LegacyPayloadTooLarge"];
             415: components["responses"]["LegacyUnsupportedMediaType"];
             429: components["responses"]["LegacyTooManyRequests"];
+            500: components["responses"]["LegacyInternalError"];
+            503: components["responses"]["LegacyUnavailable"];
             default: components["responses"]["LegacyServerError"];
         };
     };
@@ -1423,6 +1602,8 @@ export interface operations {
             /** @description The guest. */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1434,6 +1615,8 @@ export interface operations {
             403: components["responses"]["LegacyForbidden"];
             404: components["responses"]["LegacyNotFound"];
             429: components["responses"]["LegacyTooManyRequests"];
+            500: components["responses"]["LegacyInternalError"];
+            503: components["responses"]["LegacyUnavailable"];
             default: components["responses"]["LegacyServerError"];
         };
     };
@@ -1463,6 +1646,8 @@ export interface operations {
             /** @description The updated guest. */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1477,6 +1662,8 @@ export interface operations {
             413: components["responses"]["LegacyPayloadTooLarge"];
             415: components["responses"]["LegacyUnsupportedMediaType"];
             429: components["responses"]["LegacyTooManyRequests"];
+            500: components["responses"]["LegacyInternalError"];
+            503: components["responses"]["LegacyUnavailable"];
             default: components["responses"]["LegacyServerError"];
         };
     };
@@ -1497,6 +1684,8 @@ export interface operations {
             /** @description What was done. */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1517,6 +1706,8 @@ export interface operations {
             403: components["responses"]["LegacyForbidden"];
             404: components["responses"]["LegacyNotFound"];
             429: components["responses"]["LegacyTooManyRequests"];
+            500: components["responses"]["LegacyInternalError"];
+            503: components["responses"]["LegacyUnavailable"];
             default: components["responses"]["LegacyServerError"];
         };
     };
@@ -1537,6 +1728,8 @@ export interface operations {
             /** @description The guest's reservations. */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1548,6 +1741,8 @@ export interface operations {
             403: components["responses"]["LegacyForbidden"];
             404: components["responses"]["LegacyNotFound"];
             429: components["responses"]["LegacyTooManyRequests"];
+            500: components["responses"]["LegacyInternalError"];
+            503: components["responses"]["LegacyUnavailable"];
             default: components["responses"]["LegacyServerError"];
         };
     };
@@ -1578,6 +1773,8 @@ export interface operations {
             /** @description The reservation. */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1593,6 +1790,8 @@ export interface operations {
             415: components["responses"]["RpcUnsupportedMediaType"];
             422: components["responses"]["RpcUnprocessable"];
             429: components["responses"]["RpcTooManyRequests"];
+            500: components["responses"]["RpcInternalError"];
+            503: components["responses"]["RpcUnavailable"];
             default: components["responses"]["RpcServerError"];
         };
     };
@@ -1620,6 +1819,8 @@ export interface operations {
             /** @description The guest. */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1633,6 +1834,8 @@ export interface operations {
             413: components["responses"]["RpcPayloadTooLarge"];
             415: components["responses"]["RpcUnsupportedMediaType"];
             429: components["responses"]["RpcTooManyRequests"];
+            500: components["responses"]["RpcInternalError"];
+            503: components["responses"]["RpcUnavailable"];
             default: components["responses"]["RpcServerError"];
         };
     };
@@ -1658,6 +1861,8 @@ export interface operations {
             /** @description The cancelled reservation. */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1672,6 +1877,8 @@ export interface operations {
             413: components["responses"]["RpcPayloadTooLarge"];
             415: components["responses"]["RpcUnsupportedMediaType"];
             429: components["responses"]["RpcTooManyRequests"];
+            500: components["responses"]["RpcInternalError"];
+            503: components["responses"]["RpcUnavailable"];
             default: components["responses"]["RpcServerError"];
         };
     };
@@ -1698,6 +1905,8 @@ export interface operations {
             /** @description The moved reservation. */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1713,6 +1922,8 @@ export interface operations {
             415: components["responses"]["RpcUnsupportedMediaType"];
             422: components["responses"]["RpcUnprocessable"];
             429: components["responses"]["RpcTooManyRequests"];
+            500: components["responses"]["RpcInternalError"];
+            503: components["responses"]["RpcUnavailable"];
             default: components["responses"]["RpcServerError"];
         };
     };
@@ -1720,7 +1931,7 @@ export interface operations {
         parameters: {
             query: {
                 restaurant_id: components["schemas"]["Id"];
-                day: string;
+                day: components["schemas"]["Day"];
                 guests: components["schemas"]["Guests"];
                 /** @description Only tables (and combinations whose tables all are) in this part of the restaurant, e.g. terrace. */
                 area?: components["parameters"]["Area"];
@@ -1738,6 +1949,8 @@ export interface operations {
             404: components["responses"]["RpcNotFound"];
             422: components["responses"]["RpcUnprocessable"];
             429: components["responses"]["RpcTooManyRequests"];
+            500: components["responses"]["RpcInternalError"];
+            503: components["responses"]["RpcUnavailable"];
             default: components["responses"]["RpcServerError"];
         };
     };
@@ -1770,6 +1983,8 @@ export interface operations {
             415: components["responses"]["RpcUnsupportedMediaType"];
             422: components["responses"]["RpcUnprocessable"];
             429: components["responses"]["RpcTooManyRequests"];
+            500: components["responses"]["RpcInternalError"];
+            503: components["responses"]["RpcUnavailable"];
             default: components["responses"]["RpcServerError"];
         };
     };

@@ -9,11 +9,11 @@ import { ApiError, refusal } from './errors';
 const BEARER = /^Bearer +([!-~]{1,512})$/i;
 const MAX_CACHED = 10_000;
 
-function unauthorized(message: string): ApiError {
+function unauthorized(message: string, budget: Record<string, string>): ApiError {
   return new ApiError(
     401,
     { code: 'unauthorized', message, details: { reason: 'unauthorized' }, hint: 'Send Authorization: Bearer <API key>.' },
-    { 'WWW-Authenticate': 'Bearer' },
+    { 'WWW-Authenticate': 'Bearer', ...budget },
   );
 }
 
@@ -21,6 +21,19 @@ export interface FailedLookupLimit {
   windowMs: number;
   /** Unknown keys an address may present per window before it is refused without a lookup. */
   failedAuthMax: number;
+}
+
+const secondsUntil = (reset: Date) => Math.max(0, Math.ceil((reset.getTime() - Date.now()) / 1000));
+
+/**
+ * The address's budget of unknown keys as draft-8 RateLimit headers (policy `failed-auth`), so a
+ * client that is refused before its key is known still sees how far it is from a 429.
+ */
+function failedAuthHeaders(limit: FailedLookupLimit, hits: number, reset: Date): Record<string, string> {
+  return {
+    RateLimit: `"failed-auth"; r=${Math.max(0, limit.failedAuthMax - hits)}; t=${secondsUntil(reset)}`,
+    'RateLimit-Policy': `"failed-auth"; q=${limit.failedAuthMax}; w=${Math.ceil(limit.windowMs / 1000)}`,
+  };
 }
 
 /**
@@ -33,22 +46,26 @@ export function authenticate(queries: Pick<Queries, 'resolveApiKey'>, ttlMs: num
   const cache = new Map<string, { scope: ApiKeyScope; expires: number }>();
   const failures = new MemoryStore();
   failures.init({ windowMs: limit.windowMs } as Options);
+  const addressOf = (ip: string | undefined) => `ip:${ipKeyGenerator(ip ?? '')}`;
   return async (req, res, next) => {
     const match = BEARER.exec(req.headers.authorization ?? '');
-    if (!match) throw unauthorized('An API key is required.');
+    const now = Date.now();
+    if (!match) {
+      const failed = await failures.get(addressOf(req.ip));
+      throw unauthorized('An API key is required.', failedAuthHeaders(limit, failed?.totalHits ?? 0, failed?.resetTime ?? new Date(now + limit.windowMs)));
+    }
     const key = match[1]!;
     const digest = createHash('sha256').update(key).digest('hex');
-    const now = Date.now();
     let scope = cache.get(digest);
     if (!scope || scope.expires <= now) {
-      const address = `ip:${ipKeyGenerator(req.ip ?? '')}`;
+      const address = addressOf(req.ip);
       const failed = await failures.get(address);
-      if (failed && failed.totalHits >= limit.failedAuthMax) throw tooManyFailures(failed.resetTime ?? new Date(now + limit.windowMs));
+      if (failed && failed.totalHits >= limit.failedAuthMax) throw tooManyFailures(limit, failed.totalHits, failed.resetTime ?? new Date(now + limit.windowMs));
       const resolved = await queries.resolveApiKey(key);
       if (!resolved) {
         cache.delete(digest);
-        await failures.increment(address);
-        throw unauthorized('The API key is unknown or revoked.');
+        const counted = await failures.increment(address);
+        throw unauthorized('The API key is unknown or revoked.', failedAuthHeaders(limit, counted.totalHits, counted.resetTime ?? new Date(now + limit.windowMs)));
       }
       if (cache.size >= MAX_CACHED) cache.clear();
       scope = { scope: resolved, expires: now + ttlMs };
@@ -59,8 +76,8 @@ export function authenticate(queries: Pick<Queries, 'resolveApiKey'>, ttlMs: num
   };
 }
 
-function tooManyFailures(reset: Date): ApiError {
-  const seconds = Math.max(1, Math.ceil((reset.getTime() - Date.now()) / 1000));
+function tooManyFailures(limit: FailedLookupLimit, hits: number, reset: Date): ApiError {
+  const seconds = Math.max(1, secondsUntil(reset));
   return new ApiError(
     429,
     {
@@ -69,7 +86,7 @@ function tooManyFailures(reset: Date): ApiError {
       details: { reason: 'too_many_failed_authentications' },
       hint: 'Check the API key, then retry later.',
     },
-    { 'Retry-After': String(seconds) },
+    { 'Retry-After': String(seconds), ...failedAuthHeaders(limit, hits, reset) },
   );
 }
 

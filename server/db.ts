@@ -150,6 +150,9 @@ const legacyBooking = (r: string) => `
 const clientJson = (c: string) => `json_build_object('id', ${c}.id, 'restaurant_id', ${c}.restaurant_id, 'email', ${c}.email,
   'name', ${c}.name, 'phone', ${c}.phone, 'notes', ${c}.notes, 'created_at', ${c}.created_at, 'updated_at', ${c}.updated_at)`;
 
+// The contract's maxItems of the reservation and history lists: a response never grows without bound.
+const MAX_LISTED = 1000;
+
 /** The routes' statements; each returns the JSON a route sends, or null when nothing matched. */
 export function queries(db: Database) {
   const one = async (sql: string, params: unknown[]): Promise<Json | null> =>
@@ -241,32 +244,38 @@ export function queries(db: Database) {
 
     reservationsOfDay: (restaurantId: number, day: string, status: string | null, clientId: number | null) =>
       one(
-        `select json_build_object('reservations', coalesce(json_agg(${legacyReservation('x')} order by x.starts_at, x.id)
-                                                           filter (where x.id is not null), '[]')) as data
+        `select json_build_object('reservations', coalesce((
+                  select json_agg(${legacyReservation('x')} order by x.starts_at, x.id)
+                  from (select * from booking.reservations x
+                        where x.restaurant_id = r.id
+                          and x.starts_at >= $2::date::timestamp at time zone r.timezone
+                          and x.starts_at < ($2::date + 1)::timestamp at time zone r.timezone
+                          and ($3::text is null or x.status = $3)
+                          and ($4::bigint is null or x.client_id = $4)
+                        order by x.starts_at, x.id
+                        limit ${MAX_LISTED}) x), '[]')) as data
          from booking.restaurants r
-         left join booking.reservations x
-           on x.restaurant_id = r.id
-          and x.starts_at >= $2::date::timestamp at time zone r.timezone
-          and x.starts_at < ($2::date + 1)::timestamp at time zone r.timezone
-          and ($3::text is null or x.status = $3)
-          and ($4::bigint is null or x.client_id = $4)
-         where r.id = $1
-         group by r.id`,
+         where r.id = $1`,
         [restaurantId, day, status, clientId],
       ),
 
     history: (restaurantId: number, id: number) =>
       one(
-        `select json_build_object('events', coalesce(json_agg(json_build_object(
-                  'id', e.id, 'reservation_id', e.reservation_id, 'at', e.at, 'action', e.action,
-                  'old_status', e.old_status, 'new_status', e.new_status, 'old_starts_at', e.old_starts_at,
-                  'new_starts_at', e.new_starts_at, 'old_table_id', e.old_table_id, 'new_table_id', e.new_table_id,
-                  'old_guests', e.old_guests, 'new_guests', e.new_guests, 'channel', e.channel, 'actor', e.actor)
-                  order by e.at, e.id) filter (where e.id is not null), '[]')) as data
+        // The latest events, oldest first; channel and actor are whatever a DBA's session set, so
+        // they are cut to the contract's bounds.
+        `select json_build_object('events', coalesce((
+                  select json_agg(json_build_object(
+                    'id', e.id, 'reservation_id', e.reservation_id, 'at', e.at, 'action', e.action,
+                    'old_status', e.old_status, 'new_status', e.new_status, 'old_starts_at', e.old_starts_at,
+                    'new_starts_at', e.new_starts_at, 'old_table_id', e.old_table_id, 'new_table_id', e.new_table_id,
+                    'old_guests', e.old_guests, 'new_guests', e.new_guests, 'channel', left(e.channel, 64), 'actor', left(e.actor, 100))
+                    order by e.at, e.id)
+                  from (select * from booking.reservation_events e
+                        where e.restaurant_id = r.restaurant_id and e.reservation_id = r.id
+                        order by e.at desc, e.id desc
+                        limit ${MAX_LISTED}) e), '[]')) as data
          from booking.reservations r
-         left join booking.reservation_events e on e.restaurant_id = r.restaurant_id and e.reservation_id = r.id
-         where r.restaurant_id = $1 and r.id = $2
-         group by r.id`,
+         where r.restaurant_id = $1 and r.id = $2`,
         [restaurantId, id],
       ),
 
@@ -295,12 +304,14 @@ export function queries(db: Database) {
 
     clientReservations: (restaurantId: number, id: number) =>
       one(
-        `select json_build_object('reservations', coalesce(json_agg(${legacyReservation('x')} order by x.starts_at desc, x.id desc)
-                                                           filter (where x.id is not null), '[]')) as data
+        `select json_build_object('reservations', coalesce((
+                  select json_agg(${legacyReservation('x')} order by x.starts_at desc, x.id desc)
+                  from (select * from booking.reservations x
+                        where x.restaurant_id = c.restaurant_id and x.client_id = c.id
+                        order by x.starts_at desc, x.id desc
+                        limit ${MAX_LISTED}) x), '[]')) as data
          from booking.clients c
-         left join booking.reservations x on x.restaurant_id = c.restaurant_id and x.client_id = c.id
-         where c.restaurant_id = $1 and c.id = $2
-         group by c.id`,
+         where c.restaurant_id = $1 and c.id = $2`,
         [restaurantId, id],
       ),
 

@@ -9,14 +9,28 @@ export interface ErrorBody {
   hint: string | null;
 }
 
+// The contract bounds every text of an error body (openapi.yaml, Error): a message that quotes
+// the request (an unknown parameter's name) or a long PostgreSQL detail is cut, never sent whole.
+const MAX_TEXT = 1000;
+const MAX_DETAIL = 2000;
+const cut = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+
 /** A refusal whose status and body are known; anything else becomes a 500. */
 export class ApiError extends Error {
+  readonly body: ErrorBody;
+
   constructor(
     readonly status: number,
-    readonly body: ErrorBody,
+    body: ErrorBody,
     readonly headers: Record<string, string> = {},
   ) {
     super(body.message);
+    this.body = {
+      ...body,
+      message: cut(body.message, MAX_TEXT),
+      details: typeof body.details === 'string' ? cut(body.details, MAX_DETAIL) : body.details,
+      hint: body.hint === null ? null : cut(body.hint, MAX_TEXT),
+    };
   }
 }
 

@@ -31,7 +31,10 @@ export function limitPerApiKey(limits: Pick<Config['rateLimit'], 'windowMs' | 'm
   return rateLimit({
     windowMs: limits.windowMs,
     limit: limits.max,
+    // draft-8 is the newest draft express-rate-limit implements; a stable policy name lets
+    // clients tell this limit from the failed-authentication one (auth.ts).
     standardHeaders: 'draft-8',
+    identifier: 'per-key',
     legacyHeaders: false,
     keyGenerator: (_req, res) => `key:${apiKeyOf(res).keyId}`,
     ...(store ? { store } : {}),

@@ -77,6 +77,7 @@ const cases = (): Case[] => [
   { name: 'list with an unknown status', method: 'get', path: () => `${booking()}?date=${bistro.day}&status=lost`, status: 400, field: 'status' },
   { name: 'client search with a huge limit', method: 'get', path: () => `/api/restaurants/${bistro.id}/clients?limit=100000`, status: 400, field: 'limit' },
   { name: 'client search with a forged cursor', method: 'get', path: () => `/api/restaurants/${bistro.id}/clients?cursor=1%20or%201=1`, status: 400, field: 'cursor' },
+  { name: 'an unknown parameter with a 5000-character name (the message quoting it is cut to its bound)', method: 'get', path: () => `/api/restaurants/${bistro.id}/clients?${long(5000)}=1`, status: 400, field: 'query/xxxxxxxxxx' },
   { name: 'client search with a very long query', method: 'get', path: () => `/api/restaurants/${bistro.id}/clients?q=${long(201)}`, status: 400, field: 'q' },
   { name: 'client update with nothing', method: 'put', path: () => `/api/restaurants/${bistro.id}/clients/1`, body: {}, status: 400 },
   { name: 'rpc with a misspelt argument', path: () => '/rpc/book_table', body: { restaurant_id: bistro?.id, startsAt: slot, guests: 2 }, status: 400, field: 'starts_at' },

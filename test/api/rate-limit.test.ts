@@ -1,5 +1,6 @@
-// 429 with the standard RateLimit headers once a key spends its window, counted per key: in
-// process memory by default, in Redis when REDIS_URL is set.
+// 429 with the standard RateLimit headers (IETF draft 8: policy "per-key") and Retry-After once a
+// key spends its window, counted per key: in process memory by default, in Redis when REDIS_URL
+// is set. Unknown keys spend the address's "failed-auth" budget, shown the same way.
 import { randomBytes } from 'node:crypto';
 import { freshDatabase, type TestDatabase } from '../support/cluster';
 import { connectRedisStore, type SharedStore } from '../../server/rate-limit';
@@ -16,12 +17,14 @@ async function exhaust(t: ApiUnderTest, one: Tenant, other: Tenant): Promise<voi
   const path = (r: Tenant) => `/api/restaurants/${r.id}/clients`;
   for (let i = 0; i < 3; i++) {
     const ok = await t.api.get(path(one), one.key).expect(200);
-    expect(ok.headers['ratelimit']).toMatch(new RegExp(`r=${2 - i}`));
-    expect(ok.headers['ratelimit-policy']).toMatch(/q=3/);
+    expect(ok.headers['ratelimit']).toMatch(new RegExp(`^"per-key"; r=${2 - i}; t=([1-9]|[1-5][0-9]|60)$`));
+    expect(ok.headers['ratelimit-policy']).toMatch(/^"per-key"; q=3; w=60; pk=:[A-Za-z0-9+/=]+:$/);
   }
   const limited = await t.api.get(path(one), one.key).expect(429);
   expect(limited.body.error).toMatchObject({ code: 'rate_limited', details: { reason: 'rate_limited' } });
+  expect(limited.headers['ratelimit']).toMatch(/^"per-key"; r=0; t=\d+$/);
   expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+  expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(60);
   await t.api.get(path(other), other.key).expect(200);
 }
 
@@ -54,7 +57,7 @@ test('the Redis store shares the counts between two API processes', async () => 
   }
 });
 
-test('an address that keeps presenting unknown keys is refused with 429, while a key this process knows still works', async () => {
+test('an address that keeps presenting unknown keys sees its failed-auth budget shrink, then 429, while a key this process knows still works', async () => {
   const t = await startTestApi({ db, env: { RATE_LIMIT_FAILED_AUTH_MAX: '2', RATE_LIMIT_WINDOW_MS: '60000', API_KEY_CACHE_TTL_MS: '60000' } });
   try {
     const one = await tenant(db);
@@ -62,10 +65,16 @@ test('an address that keeps presenting unknown keys is refused with 429, while a
     // Only failed lookups count: a burst with a working key is never refused.
     const burst = await Promise.all(Array.from({ length: 20 }, () => t.api.get(path, one.key)));
     expect(burst.map((r) => r.status)).toEqual(Array(20).fill(200));
-    await t.api.get(path, 'nora_guess1').expect(401);
-    await t.api.get(path, 'nora_guess2').expect(401);
+    const noKey = await t.api.get(path).expect(401);
+    expect(noKey.headers['ratelimit']).toMatch(/^"failed-auth"; r=2; t=\d+$/);
+    expect(noKey.headers['ratelimit-policy']).toBe('"failed-auth"; q=2; w=60');
+    const first = await t.api.get(path, 'nora_guess1').expect(401);
+    expect(first.headers['ratelimit']).toMatch(/^"failed-auth"; r=1; t=\d+$/);
+    const second = await t.api.get(path, 'nora_guess2').expect(401);
+    expect(second.headers['ratelimit']).toMatch(/^"failed-auth"; r=0; t=\d+$/);
     const refused = await t.api.get(path, 'nora_guess3').expect(429);
     expect(refused.body.error).toMatchObject({ code: 'rate_limited', details: { reason: 'too_many_failed_authentications' } });
+    expect(refused.headers['ratelimit']).toMatch(/^"failed-auth"; r=0; t=\d+$/);
     expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
     await t.api.get(path, one.key).expect(200);
   } finally {

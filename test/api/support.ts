@@ -61,9 +61,26 @@ export function conformsToSpec(res: Response): void {
   if (!validate(res.body)) {
     throw new Error(`${req.method} ${path} → ${res.status} breaks the contract: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(res.body)}`);
   }
-  for (const header of Object.keys(response!.headers ?? {})) {
-    if (header === 'WWW-Authenticate' && !res.headers['www-authenticate']) throw new Error(`${req.method} ${path} → ${res.status} lacks ${header}`);
+  // Documented headers marked required must be there, with a value their schema allows.
+  for (const [name, declared] of Object.entries(response!.headers ?? {})) {
+    const header = ((declared as { $ref?: string }).$ref ? pointer((declared as { $ref: string }).$ref) : declared) as { required?: boolean; schema: { type?: string } };
+    const value = res.headers[name.toLowerCase()] as string | undefined;
+    if (value === undefined) {
+      if (header.required) throw new Error(`${req.method} ${path} → ${res.status} lacks the ${name} header`);
+      continue;
+    }
+    const validate = headerValidator(header.schema);
+    if (!validate(header.schema.type === 'integer' ? Number(value) : value)) {
+      throw new Error(`${req.method} ${path} → ${res.status}: header ${name}: ${value} breaks the contract: ${ajv.errorsText(validate.errors)}`);
+    }
   }
+}
+
+const headerValidators = new Map<unknown, ReturnType<typeof ajv.compile>>();
+function headerValidator(schema: object) {
+  let validate = headerValidators.get(schema);
+  if (!validate) headerValidators.set(schema, (validate = ajv.compile(schema)));
+  return validate;
 }
 
 export interface ApiUnderTest {

@@ -95,6 +95,10 @@ test("one restaurant's ids under its own path are simply not found", async () =>
   const res = await t.api.get(`/api/restaurants/${mine.id}/reservations/${theirReservation}`, mine.key).expect(404);
   expect(res.body.error.details.reason).toBe('reservation_not_found');
   await t.api.get(`/api/restaurants/${mine.id}/clients/${theirClient}`, mine.key).expect(404);
+  const moved = await t.api.post('/rpc/reschedule_reservation', mine.key).send({ restaurant_id: mine.id, reservation_id: theirReservation, guests: 3 }).expect(404);
+  expect(moved.body.details.reason).toBe('reservation_not_found');
+  await t.api.post('/rpc/cancel_reservation', mine.key).send({ restaurant_id: mine.id, reservation_id: theirReservation }).expect(404);
+  await t.api.post('/rpc/book_table', mine.key).send({ restaurant_id: mine.id, starts_at: await mine.at('20:00'), guests: 2, client_id: theirClient }).expect(404);
 });
 
 test('a revoked key stops working', async () => {

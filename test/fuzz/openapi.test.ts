@@ -2,13 +2,15 @@
 // own schemas (fast-check, fixed seed, bounded count; see ./config.ts), then hand-picked nasty
 // values in every field and broken transports. Whatever comes in: no 5xx, every answer is one
 // the contract documents for that operation (error bodies included), and a refused request
-// leaves the database exactly as it was.
+// leaves the database exactly as it was. Last, every bound the contract declares: the value at
+// it gets through, one past it is refused with 400 naming the field.
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import YAML from 'yaml';
 import { specPath } from '../../server/openapi';
 import { apiKey, startTestApi, tenant, type ApiUnderTest, type Tenant } from '../api/support';
 import { fuzzConfig } from './config';
+import { boundaries, sampleOf, valueSchema } from './bounds';
 import { arbitraryFor, nastyPathIds, nastyValues, resolver, type Hints, type Schema } from './schema-arbitrary';
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -176,15 +178,26 @@ function requestArbitrary(op: Operation): fc.Arbitrary<FuzzRequest> {
   return fc.record({ path: pathArb, query: queryArb, headers: headerArb, body: bodyArb, auth: authArb });
 }
 
+const known = (name: string, format?: string): unknown[] | undefined => hints.known[`${name}|${format ?? ''}`] ?? hints.known[name];
+const first = (name: string, format?: string) => (known(name, format) ?? [1])[0];
+
+/** The object's required fields (and known optional ones up to minProperties), with known-good values. */
+function minimal(schema: Schema): Record<string, unknown> {
+  const properties = (schema.properties as Record<string, Schema>) ?? {};
+  const format = (name: string) => resolve(properties[name] ?? {}).format as string | undefined;
+  const object: Record<string, unknown> = {};
+  for (const name of (schema.required as string[]) ?? []) object[name] = first(name, format(name));
+  for (const name of Object.keys(properties)) {
+    if (Object.keys(object).length >= ((schema.minProperties as number) ?? 0)) break;
+    if (!(name in object) && known(name, format(name))) object[name] = first(name, format(name));
+  }
+  return object;
+}
+
 /** A plausible request of the operation, to vary one field of it at a time. */
 function baseline(op: Operation): FuzzRequest {
-  const first = (name: string, format?: string) => (hints.known[`${name}|${format ?? ''}`] ?? hints.known[name] ?? [1])[0];
-  const body: Record<string, unknown> = {};
   const schema = op.body ? resolve(op.body) : undefined;
-  for (const name of ((schema?.required as string[]) ?? [])) {
-    const property = resolve(((schema!.properties as Record<string, Schema>) ?? {})[name] ?? {});
-    body[name] = first(name, property.format as string | undefined);
-  }
+  const body = schema ? minimal(schema) : {};
   return {
     path: Object.fromEntries(op.parameters.filter((p) => p.in === 'path').map((p) => [p.name, String(first(p.name))])),
     query: Object.fromEntries(
@@ -234,6 +247,35 @@ function nastyRequests(op: Operation): FuzzRequest[] {
   return cases;
 }
 
+interface Field {
+  where: 'path' | 'query' | 'header' | 'body';
+  name: string;
+  schema: Schema;
+  /** The body field holding this one (an inline `client`). */
+  parent?: Schema & { name: string };
+}
+
+/** Every parameter and body field of the operation, one level into nested objects. */
+function fieldsOf(op: Operation): Field[] {
+  const fields: Field[] = op.parameters.map((p) => ({ where: p.in, name: p.name, schema: valueSchema(p.schema, resolve) }));
+  const properties = (schema: Schema) => Object.entries((schema.properties as Record<string, Schema>) ?? {}).map(([name, child]) => [name, valueSchema(child, resolve)] as const);
+  for (const [name, schema] of op.body ? properties(resolve(op.body)) : []) {
+    if (schema.type !== 'object') fields.push({ where: 'body', name, schema });
+    else for (const [inner, innerSchema] of properties(schema)) fields.push({ where: 'body', name: inner, schema: innerSchema, parent: { ...schema, name } });
+  }
+  return fields;
+}
+
+function withValue(base: FuzzRequest, field: Field, value: unknown): FuzzRequest {
+  if (field.where === 'path') return { ...base, path: { ...base.path, [field.name]: String(value) } };
+  if (field.where === 'query') return { ...base, query: { ...base.query, [field.name]: value } };
+  if (field.where === 'header') return { ...base, headers: { ...base.headers, [field.name]: String(value) } };
+  const body = { ...(base.body as Record<string, unknown>) };
+  if (field.parent) body[field.parent.name] = { ...minimal(field.parent), [field.name]: value };
+  else body[field.name] = value;
+  return { ...base, body };
+}
+
 describe.each(operations.map((op) => [`${op.method.toUpperCase()} ${op.template}`, op] as const))('%s', (_name, op) => {
   test('generated requests: no 5xx, only documented answers, refusals change nothing', async () => {
     await fc.assert(
@@ -244,5 +286,21 @@ describe.each(operations.map((op) => [`${op.method.toUpperCase()} ${op.template}
 
   test('hand-written nasty inputs: no 5xx, only documented answers, refusals change nothing', async () => {
     for (const req of nastyRequests(op)) await check(op, req);
+  });
+
+  test('every bound: the value at it gets through, one past it is refused with 400 naming the field', async () => {
+    const base = baseline(op);
+    for (const field of fieldsOf(op)) {
+      const sample = known(field.name, field.schema.format as string | undefined)?.[0] ?? sampleOf(field.schema);
+      for (const { bound, value, allowed } of boundaries(field.schema, sample)) {
+        const req = withValue(base, field, value);
+        await check(op, req);
+        const res = await send(op, req);
+        const error = (res.body as { error?: { message?: string } }).error ?? (res.body as { message?: string });
+        const context = `${field.where} ${field.name} ${bound}: ${JSON.stringify(value).slice(0, 80)} → ${res.status} ${error.message ?? ''}`;
+        if (allowed) expect({ context, refused: res.status === 400 }).toEqual({ context, refused: false });
+        else expect({ context, named: res.status === 400 && String(error.message).toLowerCase().includes(field.name.toLowerCase()) }).toEqual({ context, named: true });
+      }
+    }
   });
 });
