@@ -388,8 +388,8 @@ describe('combinations, inactive tables and areas', () => {
   });
 
   test('an unknown area is refused with PT422 unknown_area listing the areas', async () => {
-    for (const work of [counts(r.id, day, 2, 'garden'), bookTable(db.pool, r.id, startsAt, 2, { area: 'garden' })]) {
-      const error = await refusal(work);
+    for (const work of [() => counts(r.id, day, 2, 'garden'), () => bookTable(db.pool, r.id, startsAt, 2, { area: 'garden' })]) {
+      const error = await refusal(work());
       expect([error.code, error.reason, error.detail?.areas]).toEqual(['PT422', 'unknown_area', ['inside', 'terrace']]);
     }
   });
