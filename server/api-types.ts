@@ -268,6 +268,157 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/restaurants/{restId}/holds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Hold a table while the guest decides
+         * @description Holds the table a booking would get (same rules, table choice, pacing and refusals as
+         *     `createReservation`) for `hold_minutes` (1 to 30, default 5), without a guest. Hold when
+         *     the guest is still choosing between times or checking with the party; book directly when
+         *     they have decided. A live hold blocks its table like a booking (availability counts it
+         *     as taken); it lapses by itself at `hold_expires_at` and then blocks nothing. Confirm it
+         *     with `POST …/holds/{id}/confirm` once the guest says yes, and release it with
+         *     `DELETE …/holds/{id}` as soon as they choose another time or give up, so the table goes
+         *     back to others (or to the waitlist). Send an `Idempotency-Key` header: a retry returns
+         *     the same hold.
+         *     Errors: as `createReservation` (409 `all_tables_taken`/`table_taken`/`pacing_limit` with
+         *     `details.alternatives`, 422 `details.reason` when the time is not bookable); 400
+         *     `invalid_hold_minutes` or a malformed field.
+         */
+        post: operations["createHold"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/restaurants/{restId}/holds/{id}/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Turn a hold into a booking
+         * @description Confirms a live hold: the same reservation, table and time become a confirmed booking.
+         *     Give the guest as `client_id` (an existing guest) or as an inline `client` (upserted by
+         *     e-mail in the same transaction as the confirmation, so a refused confirmation adds no
+         *     guest), or neither; `notes` are optional. The body itself is optional. Confirming again
+         *     returns the reservation, so a retry is safe. A waitlist offer (a hold the waitlist got)
+         *     is confirmed the same way, and its entry becomes `booked`.
+         *     Errors: 404 `reservation_not_found` (also another restaurant's hold) or
+         *     `client_not_found`; 409 `hold_expired`: the hold lapsed, its table may be gone;
+         *     `details.alternatives` lists the times that day where the party can still be booked
+         *     (its own time among them when still free): offer them and book again; 409 `not_held`
+         *     (released, or not a hold; `details.status` says what it is).
+         */
+        post: operations["confirmHold"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/restaurants/{restId}/holds/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Let a hold go
+         * @description Releases a hold at once (`status: released`): its table is free again, and may be offered
+         *     to the waitlist in the same transaction. Release as soon as the guest picks another time
+         *     or hangs up. Releasing a released or lapsed hold returns it unchanged, so a retry is
+         *     safe; a waitlist offer so declined puts its entry back to waiting.
+         *     Errors: 404 `reservation_not_found`; 409 `not_held` (a confirmed reservation: cancel it
+         *     with `POST …/reservations/{id}/cancel` instead).
+         */
+        delete: operations["releaseHold"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/restaurants/{restId}/waitlist": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The waitlist
+         * @description The restaurant's waitlist entries in queue order, oldest first (the order in which freed
+         *     tables are offered), at most the latest 1000; optionally only one `status` (`waiting`
+         *     for the queue, `offered` for guests to call back). Errors: 400 malformed filter; 403
+         *     another restaurant; 404 restaurant not found.
+         */
+        get: operations["listWaitlist"];
+        put?: never;
+        /**
+         * Put a party on the waitlist
+         * @description When nothing fits (a 409 with no alternative the guest accepts), offer the waitlist: the
+         *     party waits for a start between `earliest` and `latest`. Give a way to reach the guest:
+         *     `client_id`, a `phone` or an `email` (at least one; `name` is optional). These are kept on
+         *     the entry only, not added to the guest list. When a table frees up (a cancellation, a
+         *     released or lapsed hold, a move, a no-show), the oldest waiting entry that now fits gets
+         *     a hold on it in the same transaction: the entry becomes `offered` and `reservation_id`
+         *     names the hold (it lasts the restaurant's offer time, 15 minutes by default). Contact the
+         *     guest, then confirm it with `POST …/holds/{reservation_id}/confirm` (the entry becomes
+         *     `booked`) or release it with `DELETE …/holds/{reservation_id}`. If something fits
+         *     already, the entry is offered at once (201 with `status: offered`).
+         *     Errors: 400 a malformed field, no contact, or `invalid_window` (`latest` before
+         *     `earliest`, or more than 7 days after it); 404 `client_not_found`; 422 `in_past` (the
+         *     window is over) or `party_too_large`.
+         */
+        post: operations["joinWaitlist"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/restaurants/{restId}/waitlist/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One waitlist entry
+         * @description Reads an entry; when it is `offered`, `reservation_id` is the hold to confirm or release. Error 404 `waitlist_entry_not_found`.
+         */
+        get: operations["getWaitlistEntry"];
+        put?: never;
+        post?: never;
+        /**
+         * Take a party off the waitlist
+         * @description The guest no longer waits (`status: cancelled`); a hold they were offered is released and
+         *     offered to the next entry. Leaving again, or after being booked or expired, returns the
+         *     entry unchanged. Error 404 `waitlist_entry_not_found`.
+         */
+        delete: operations["leaveWaitlist"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/rpc/book_table": {
         parameters: {
             query?: never;
@@ -356,6 +507,116 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/rpc/hold_table": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Hold a table while the guest decides (booking.hold_table)
+         * @description Calls `booking.hold_table`. Same behaviour and errors as `createHold`: the answer is a
+         *     reservation with `status: held` that lapses at `hold_expires_at` (`hold_minutes`, 1 to 30,
+         *     default 5); confirm it with `/rpc/confirm_hold` or free it with `/rpc/release_hold`. The
+         *     idempotency key may be given as the `idempotency_key` argument or the `Idempotency-Key`
+         *     header (not two different ones: 400).
+         */
+        post: operations["rpcHoldTable"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/rpc/confirm_hold": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Turn a hold into a booking (booking.confirm_hold)
+         * @description Calls `booking.confirm_hold`. Same as `confirmHold` with `client_id` (to add a new guest
+         *     first, call `/rpc/upsert_client`). Errors: 404 reservation or client not found; 409
+         *     `hold_expired` (offer `details.alternatives`, then book again) or `not_held`.
+         */
+        post: operations["rpcConfirmHold"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/rpc/release_hold": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Let a hold go (booking.release_hold)
+         * @description Calls `booking.release_hold`; same as `releaseHold`. Errors 404 reservation not found; 409 `not_held`.
+         */
+        post: operations["rpcReleaseHold"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/rpc/join_waitlist": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Put a party on the waitlist (booking.join_waitlist)
+         * @description Calls `booking.join_waitlist`. Same as `joinWaitlist`: a contact (`client_id`, `phone` or
+         *     `email`) is required; the entry is `offered` (with `reservation_id`, a hold to confirm)
+         *     at once when something fits already, else `waiting`. Errors: 400 malformed argument, no
+         *     contact, `invalid_window` (`latest` before `earliest` or more than 7 days after it); 404
+         *     client not found; 422 `in_past`, `party_too_large`.
+         */
+        post: operations["rpcJoinWaitlist"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/rpc/leave_waitlist": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Take a party off the waitlist (booking.leave_waitlist)
+         * @description Calls `booking.leave_waitlist`; same as `leaveWaitlist`. Error 404 `waitlist_entry_not_found`.
+         */
+        post: operations["rpcLeaveWaitlist"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/rpc/available_table_counts": {
         parameters: {
             query?: never;
@@ -429,8 +690,11 @@ export interface components {
          * @example terrace
          */
         Area: string;
-        /** @enum {string} */
-        ReservationStatus: "confirmed" | "seated" | "completed" | "cancelled" | "no_show";
+        /**
+         * @description held (a hold, blocking its tables until `hold_expires_at`), confirmed, seated, completed, cancelled, no_show; a hold ends confirmed, released or expired.
+         * @enum {string}
+         */
+        ReservationStatus: "held" | "confirmed" | "seated" | "completed" | "cancelled" | "no_show" | "released" | "expired";
         /**
          * @description Every error. `code`: the SQLSTATE when the database refused (PT404, PT409, PT422, 23505,
          *     22023…) or a word for the HTTP layer's own refusals. `details`: an object whose `reason`
@@ -473,6 +737,12 @@ export interface components {
                  * @description With `pacing_limit`
                  */
                 booked_covers?: number;
+                /** @description The argument at fault, by its SQL parameter name (e.g. `hold_minutes`, `latest`, `phone` for `invalid_hold_minutes`, `invalid_window`, `contact_required`). */
+                field?: string;
+                /** @description With `hold_expired` */
+                expired_at?: components["schemas"]["Instant"] | null;
+                /** @description With `not_held`, `not_cancellable` and `not_movable`, the reservation's status. */
+                status?: components["schemas"]["ReservationStatus"];
                 request_id?: components["schemas"]["RequestId"];
             } | string | null;
             hint: string | null;
@@ -544,6 +814,7 @@ export interface components {
             ends_at: components["schemas"]["Instant"];
             guests: components["schemas"]["Guests"];
             status: components["schemas"]["ReservationStatus"];
+            hold_expires_at: components["schemas"]["HoldExpiresAt"];
             idempotency_key: components["schemas"]["IdempotencyKey"] | null;
             notes: components["schemas"]["Notes"] | null;
             created_at: components["schemas"]["Instant"];
@@ -563,10 +834,13 @@ export interface components {
             ends_at: components["schemas"]["Instant"];
             guests: components["schemas"]["Guests"];
             status: components["schemas"]["ReservationStatus"];
+            hold_expires_at: components["schemas"]["HoldExpiresAt"];
             notes: components["schemas"]["Notes"] | null;
             created_at: components["schemas"]["Instant"];
             updated_at: components["schemas"]["Instant"];
         };
+        /** @description When a hold lapses (held) or lapsed (released, expired); null for a booking. A lapsed hold blocks nothing. */
+        HoldExpiresAt: components["schemas"]["Instant"] | null;
         /** @description Every table the reservation holds (one, or each table of its combination), in table order. */
         HeldTables: components["schemas"]["Table"][];
         Table: {
@@ -590,7 +864,7 @@ export interface components {
             reservation_id: components["schemas"]["Id"];
             at: components["schemas"]["Instant"];
             /** @enum {string} */
-            action: "created" | "moved" | "updated" | "cancelled" | "seated" | "completed" | "no_show" | "confirmed";
+            action: "created" | "moved" | "updated" | "cancelled" | "seated" | "completed" | "no_show" | "confirmed" | "held" | "released" | "expired";
             old_status: components["schemas"]["ReservationStatus"] | null;
             new_status: components["schemas"]["ReservationStatus"] | null;
             old_starts_at: components["schemas"]["Instant"] | null;
@@ -673,6 +947,107 @@ export interface components {
             day: components["schemas"]["Day"];
             guests: components["schemas"]["Guests"];
             area?: components["schemas"]["Area"] | null;
+        };
+        /**
+         * Format: int32
+         * @description How long the hold lasts, in minutes (default 5).
+         * @default 5
+         * @example 10
+         */
+        HoldMinutes: number;
+        HoldRequest: {
+            date: components["schemas"]["Instant"];
+            guests: components["schemas"]["Guests"];
+            hold_minutes?: components["schemas"]["HoldMinutes"];
+            table_id?: components["schemas"]["Id"];
+            area?: components["schemas"]["Area"];
+        };
+        ConfirmHoldRequest: {
+            client_id?: components["schemas"]["Id"];
+            client?: components["schemas"]["ClientInput"];
+            notes?: components["schemas"]["Notes"];
+        };
+        RpcHoldTable: {
+            restaurant_id: components["schemas"]["Id"];
+            starts_at: components["schemas"]["Instant"];
+            guests: components["schemas"]["Guests"];
+            hold_minutes?: components["schemas"]["HoldMinutes"];
+            table_id?: components["schemas"]["Id"] | null;
+            area?: components["schemas"]["Area"] | null;
+            idempotency_key?: components["schemas"]["IdempotencyKey"] | null;
+        };
+        RpcConfirmHold: {
+            restaurant_id: components["schemas"]["Id"];
+            reservation_id: components["schemas"]["Id"];
+            client_id?: components["schemas"]["Id"] | null;
+            notes?: components["schemas"]["Notes"] | null;
+        };
+        RpcReleaseHold: {
+            restaurant_id: components["schemas"]["Id"];
+            reservation_id: components["schemas"]["Id"];
+        };
+        /**
+         * @description waiting (in the queue), offered (`reservation_id` is a hold on a freed table: confirm or release it), booked (the offer was confirmed), expired (the window passed), cancelled (the guest left). A lapsed or released offer returns to waiting.
+         * @enum {string}
+         */
+        WaitlistStatus: "waiting" | "offered" | "booked" | "expired" | "cancelled";
+        WaitlistEntry: {
+            id: components["schemas"]["Id"];
+            restaurant_id: components["schemas"]["Id"];
+            client_id: components["schemas"]["Id"] | null;
+            name: components["schemas"]["Name"] | null;
+            phone: components["schemas"]["Phone"] | null;
+            email: components["schemas"]["Email"] | null;
+            guests: components["schemas"]["Guests"];
+            /** @description The earliest start the guest accepts. */
+            earliest: components["schemas"]["Instant"];
+            /** @description The latest start the guest accepts. */
+            latest: components["schemas"]["Instant"];
+            status: components["schemas"]["WaitlistStatus"];
+            /** @description The offered hold (offered) or the booking it became (booked); null otherwise. */
+            reservation_id: components["schemas"]["Id"] | null;
+            created_at: components["schemas"]["Instant"];
+            updated_at: components["schemas"]["Instant"];
+        };
+        /** @description The party, the window of starts it accepts (`latest` at most 7 days after `earliest`), and a way to reach the guest (`client_id`, `phone` or `email`; at least one). */
+        WaitlistRequest: {
+            guests: components["schemas"]["Guests"];
+            earliest: components["schemas"]["Instant"];
+            latest: components["schemas"]["Instant"];
+            client_id?: components["schemas"]["Id"];
+            name?: components["schemas"]["Name"];
+            phone?: components["schemas"]["Phone"];
+            email?: components["schemas"]["Email"];
+        } & (unknown | unknown | unknown);
+        /** @description The SQL arguments; `client_id`, `phone` or `email` is required, and `latest` is at most 7 days after `earliest`. */
+        RpcJoinWaitlist: {
+            restaurant_id: components["schemas"]["Id"];
+            guests: components["schemas"]["Guests"];
+            earliest: components["schemas"]["Instant"];
+            latest: components["schemas"]["Instant"];
+            client_id?: components["schemas"]["Id"] | null;
+            name?: components["schemas"]["Name"] | null;
+            phone?: components["schemas"]["Phone"] | null;
+            email?: components["schemas"]["Email"] | null;
+        } & (unknown | unknown | unknown);
+        RpcLeaveWaitlist: {
+            restaurant_id: components["schemas"]["Id"];
+            waitlist_id: components["schemas"]["Id"];
+        };
+        WaitlistEntryEnvelope: {
+            /** @constant */
+            success: true;
+            data: {
+                entry: components["schemas"]["WaitlistEntry"];
+            };
+        };
+        WaitlistListEnvelope: {
+            /** @constant */
+            success: true;
+            data: {
+                /** @description The latest 1000 entries at most, oldest first. */
+                entries: components["schemas"]["WaitlistEntry"][];
+            };
         };
         BookingEnvelope: {
             /** @constant */
@@ -787,7 +1162,7 @@ export interface components {
                 "application/json": components["schemas"]["LegacyError"];
             };
         };
-        /** @description The restaurant, reservation, guest or table does not exist (`details.reason` says which). */
+        /** @description The restaurant, reservation (or hold), guest, table or waitlist entry does not exist (`details.reason` says which). */
         LegacyNotFound: {
             headers: {
                 RateLimit: components["headers"]["RateLimit"];
@@ -798,7 +1173,7 @@ export interface components {
                 "application/json": components["schemas"]["LegacyError"];
             };
         };
-        /** @description Refused because of the current state (`PT409` taken slot with `details.alternatives`, not cancellable/movable) or a duplicate (`23505`: e-mail already used, idempotency key reused with another body). */
+        /** @description Refused because of the current state (`PT409` taken slot with `details.alternatives`, a lapsed hold `hold_expired` with `details.alternatives`, `not_held`, not cancellable/movable) or a duplicate (`23505`: e-mail already used, idempotency key reused with another body). */
         LegacyConflict: {
             headers: {
                 RateLimit: components["headers"]["RateLimit"];
@@ -916,7 +1291,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description The restaurant, reservation, guest or table does not exist. */
+        /** @description The restaurant, reservation (or hold), guest, table or waitlist entry does not exist (`details.reason` says which). */
         RpcNotFound: {
             headers: {
                 RateLimit: components["headers"]["RateLimit"];
@@ -927,7 +1302,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description `PT409` taken slot (offer `details.alternatives`) or not cancellable/movable; `23505` idempotency key reused with other arguments. */
+        /** @description `PT409` taken slot or lapsed hold `hold_expired` (offer `details.alternatives`), `not_held`, or not cancellable/movable; `23505` idempotency key reused with other arguments. */
         RpcConflict: {
             headers: {
                 RateLimit: components["headers"]["RateLimit"];
@@ -1048,6 +1423,10 @@ export interface components {
         ReservationId: components["schemas"]["Id"];
         /** @description The guest's id. */
         ClientId: components["schemas"]["Id"];
+        /** @description The hold's id (a reservation id, as `reservation.id` of the hold, or a waitlist entry's `reservation_id`). */
+        HoldId: components["schemas"]["Id"];
+        /** @description The waitlist entry's id. */
+        WaitlistId: components["schemas"]["Id"];
         /** @description Only tables (and combinations whose tables all are) in this part of the restaurant, e.g. terrace. */
         Area: components["schemas"]["Area"];
         /** @description A unique string per booking attempt; a retry with the same key and body returns the original result. */
@@ -1315,6 +1694,7 @@ export interface operations {
                      *           "ends_at": "2026-12-12T20:45:00+00:00",
                      *           "guests": 4,
                      *           "status": "confirmed",
+                     *           "hold_expires_at": null,
                      *           "notes": "Window seat if possible",
                      *           "created_at": "2026-11-24T10:00:00+00:00",
                      *           "updated_at": "2026-11-24T10:00:00+00:00"
@@ -1746,6 +2126,386 @@ export interface operations {
             default: components["responses"]["LegacyServerError"];
         };
     };
+    createHold: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A unique string per booking attempt; a retry with the same key and body returns the original result. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description The restaurant's id (an API key for one restaurant may only use its own). */
+                restId: components["parameters"]["RestId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "date": "2026-12-12T20:00:00+01:00",
+                 *       "guests": 4,
+                 *       "hold_minutes": 10
+                 *     }
+                 */
+                "application/json": components["schemas"]["HoldRequest"];
+            };
+        };
+        responses: {
+            /** @description Held (or the original hold of this Idempotency-Key); `reservation.status` is `held` until `reservation.hold_expires_at`. */
+            201: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "reservation": {
+                     *           "id": 43,
+                     *           "restaurant_id": 1,
+                     *           "table_id": 5,
+                     *           "combination_id": null,
+                     *           "tables": [
+                     *             {
+                     *               "id": 5,
+                     *               "name": "T5",
+                     *               "capacity": 4
+                     *             }
+                     *           ],
+                     *           "client_id": null,
+                     *           "date": "2026-12-12T19:00:00+00:00",
+                     *           "ends_at": "2026-12-12T20:45:00+00:00",
+                     *           "guests": 4,
+                     *           "status": "held",
+                     *           "hold_expires_at": "2026-11-24T10:10:00+00:00",
+                     *           "notes": null,
+                     *           "created_at": "2026-11-24T10:00:00+00:00",
+                     *           "updated_at": "2026-11-24T10:00:00+00:00"
+                     *         },
+                     *         "table": {
+                     *           "id": 5,
+                     *           "name": "T5",
+                     *           "capacity": 4
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["BookingEnvelope"];
+                };
+            };
+            400: components["responses"]["LegacyBadRequest"];
+            401: components["responses"]["LegacyUnauthorized"];
+            403: components["responses"]["LegacyForbidden"];
+            404: components["responses"]["LegacyNotFound"];
+            409: components["responses"]["LegacyConflict"];
+            413: components["responses"]["LegacyPayloadTooLarge"];
+            415: components["responses"]["LegacyUnsupportedMediaType"];
+            422: components["responses"]["LegacyUnprocessable"];
+            429: components["responses"]["LegacyTooManyRequests"];
+            500: components["responses"]["LegacyInternalError"];
+            503: components["responses"]["LegacyUnavailable"];
+            default: components["responses"]["LegacyServerError"];
+        };
+    };
+    confirmHold: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The restaurant's id (an API key for one restaurant may only use its own). */
+                restId: components["parameters"]["RestId"];
+                /** @description The hold's id (a reservation id, as `reservation.id` of the hold, or a waitlist entry's `reservation_id`). */
+                id: components["parameters"]["HoldId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "client": {
+                 *         "name": "Ana García",
+                 *         "email": "ana@example.com",
+                 *         "phone": "+34 600 000 000"
+                 *       },
+                 *       "notes": "Birthday"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ConfirmHoldRequest"];
+            };
+        };
+        responses: {
+            /** @description The confirmed reservation. */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BookingEnvelope"];
+                };
+            };
+            400: components["responses"]["LegacyBadRequest"];
+            401: components["responses"]["LegacyUnauthorized"];
+            403: components["responses"]["LegacyForbidden"];
+            404: components["responses"]["LegacyNotFound"];
+            /** @description `hold_expired` (offer `details.alternatives`, then book again) or `not_held`; `23505` an inline client's e-mail conflict. */
+            409: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "PT409",
+                     *         "message": "The hold has lapsed; its table may have been taken since.",
+                     *         "details": {
+                     *           "reason": "hold_expired",
+                     *           "expired_at": "2026-11-24T10:10:00+00:00",
+                     *           "alternatives": [
+                     *             {
+                     *               "starts_at": "2026-12-12T19:00:00+00:00",
+                     *               "local_time": "20:00",
+                     *               "tables_available": 1
+                     *             }
+                     *           ]
+                     *         },
+                     *         "hint": "Book again with book_table, at the same time if it is among the alternatives, or at one of them."
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["LegacyError"];
+                };
+            };
+            413: components["responses"]["LegacyPayloadTooLarge"];
+            415: components["responses"]["LegacyUnsupportedMediaType"];
+            429: components["responses"]["LegacyTooManyRequests"];
+            500: components["responses"]["LegacyInternalError"];
+            503: components["responses"]["LegacyUnavailable"];
+            default: components["responses"]["LegacyServerError"];
+        };
+    };
+    releaseHold: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The restaurant's id (an API key for one restaurant may only use its own). */
+                restId: components["parameters"]["RestId"];
+                /** @description The hold's id (a reservation id, as `reservation.id` of the hold, or a waitlist entry's `reservation_id`). */
+                id: components["parameters"]["HoldId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The released hold. */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BookingEnvelope"];
+                };
+            };
+            400: components["responses"]["LegacyBadRequest"];
+            401: components["responses"]["LegacyUnauthorized"];
+            403: components["responses"]["LegacyForbidden"];
+            404: components["responses"]["LegacyNotFound"];
+            409: components["responses"]["LegacyConflict"];
+            429: components["responses"]["LegacyTooManyRequests"];
+            500: components["responses"]["LegacyInternalError"];
+            503: components["responses"]["LegacyUnavailable"];
+            default: components["responses"]["LegacyServerError"];
+        };
+    };
+    listWaitlist: {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["WaitlistStatus"];
+            };
+            header?: never;
+            path: {
+                /** @description The restaurant's id (an API key for one restaurant may only use its own). */
+                restId: components["parameters"]["RestId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The entries. */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WaitlistListEnvelope"];
+                };
+            };
+            400: components["responses"]["LegacyBadRequest"];
+            401: components["responses"]["LegacyUnauthorized"];
+            403: components["responses"]["LegacyForbidden"];
+            404: components["responses"]["LegacyNotFound"];
+            429: components["responses"]["LegacyTooManyRequests"];
+            500: components["responses"]["LegacyInternalError"];
+            503: components["responses"]["LegacyUnavailable"];
+            default: components["responses"]["LegacyServerError"];
+        };
+    };
+    joinWaitlist: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The restaurant's id (an API key for one restaurant may only use its own). */
+                restId: components["parameters"]["RestId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "guests": 4,
+                 *       "earliest": "2026-12-12T20:00:00+01:00",
+                 *       "latest": "2026-12-12T21:30:00+01:00",
+                 *       "name": "Ana García",
+                 *       "phone": "+34 600 000 000"
+                 *     }
+                 */
+                "application/json": components["schemas"]["WaitlistRequest"];
+            };
+        };
+        responses: {
+            /** @description The entry (`waiting`, or `offered` when a table fits already). */
+            201: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "entry": {
+                     *           "id": 3,
+                     *           "restaurant_id": 1,
+                     *           "client_id": null,
+                     *           "name": "Ana García",
+                     *           "phone": "+34 600 000 000",
+                     *           "email": null,
+                     *           "guests": 4,
+                     *           "earliest": "2026-12-12T19:00:00+00:00",
+                     *           "latest": "2026-12-12T20:30:00+00:00",
+                     *           "status": "waiting",
+                     *           "reservation_id": null,
+                     *           "created_at": "2026-11-24T10:00:00+00:00",
+                     *           "updated_at": "2026-11-24T10:00:00+00:00"
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WaitlistEntryEnvelope"];
+                };
+            };
+            400: components["responses"]["LegacyBadRequest"];
+            401: components["responses"]["LegacyUnauthorized"];
+            403: components["responses"]["LegacyForbidden"];
+            404: components["responses"]["LegacyNotFound"];
+            413: components["responses"]["LegacyPayloadTooLarge"];
+            415: components["responses"]["LegacyUnsupportedMediaType"];
+            422: components["responses"]["LegacyUnprocessable"];
+            429: components["responses"]["LegacyTooManyRequests"];
+            500: components["responses"]["LegacyInternalError"];
+            503: components["responses"]["LegacyUnavailable"];
+            default: components["responses"]["LegacyServerError"];
+        };
+    };
+    getWaitlistEntry: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The restaurant's id (an API key for one restaurant may only use its own). */
+                restId: components["parameters"]["RestId"];
+                /** @description The waitlist entry's id. */
+                id: components["parameters"]["WaitlistId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The entry. */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WaitlistEntryEnvelope"];
+                };
+            };
+            400: components["responses"]["LegacyBadRequest"];
+            401: components["responses"]["LegacyUnauthorized"];
+            403: components["responses"]["LegacyForbidden"];
+            404: components["responses"]["LegacyNotFound"];
+            429: components["responses"]["LegacyTooManyRequests"];
+            500: components["responses"]["LegacyInternalError"];
+            503: components["responses"]["LegacyUnavailable"];
+            default: components["responses"]["LegacyServerError"];
+        };
+    };
+    leaveWaitlist: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The restaurant's id (an API key for one restaurant may only use its own). */
+                restId: components["parameters"]["RestId"];
+                /** @description The waitlist entry's id. */
+                id: components["parameters"]["WaitlistId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The entry. */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WaitlistEntryEnvelope"];
+                };
+            };
+            400: components["responses"]["LegacyBadRequest"];
+            401: components["responses"]["LegacyUnauthorized"];
+            403: components["responses"]["LegacyForbidden"];
+            404: components["responses"]["LegacyNotFound"];
+            429: components["responses"]["LegacyTooManyRequests"];
+            500: components["responses"]["LegacyInternalError"];
+            503: components["responses"]["LegacyUnavailable"];
+            default: components["responses"]["LegacyServerError"];
+        };
+    };
     rpcBookTable: {
         parameters: {
             query?: never;
@@ -1921,6 +2681,232 @@ export interface operations {
             413: components["responses"]["RpcPayloadTooLarge"];
             415: components["responses"]["RpcUnsupportedMediaType"];
             422: components["responses"]["RpcUnprocessable"];
+            429: components["responses"]["RpcTooManyRequests"];
+            500: components["responses"]["RpcInternalError"];
+            503: components["responses"]["RpcUnavailable"];
+            default: components["responses"]["RpcServerError"];
+        };
+    };
+    rpcHoldTable: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A unique string per booking attempt; a retry with the same key and body returns the original result. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "restaurant_id": 1,
+                 *       "starts_at": "2026-12-12T20:00:00+01:00",
+                 *       "guests": 4,
+                 *       "hold_minutes": 10,
+                 *       "idempotency_key": "call-44"
+                 *     }
+                 */
+                "application/json": components["schemas"]["RpcHoldTable"];
+            };
+        };
+        responses: {
+            /** @description The hold. */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Reservation"];
+                };
+            };
+            400: components["responses"]["RpcBadRequest"];
+            401: components["responses"]["RpcUnauthorized"];
+            403: components["responses"]["RpcForbidden"];
+            404: components["responses"]["RpcNotFound"];
+            409: components["responses"]["RpcConflict"];
+            413: components["responses"]["RpcPayloadTooLarge"];
+            415: components["responses"]["RpcUnsupportedMediaType"];
+            422: components["responses"]["RpcUnprocessable"];
+            429: components["responses"]["RpcTooManyRequests"];
+            500: components["responses"]["RpcInternalError"];
+            503: components["responses"]["RpcUnavailable"];
+            default: components["responses"]["RpcServerError"];
+        };
+    };
+    rpcConfirmHold: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "restaurant_id": 1,
+                 *       "reservation_id": 43,
+                 *       "client_id": 7,
+                 *       "notes": "Birthday"
+                 *     }
+                 */
+                "application/json": components["schemas"]["RpcConfirmHold"];
+            };
+        };
+        responses: {
+            /** @description The confirmed reservation. */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Reservation"];
+                };
+            };
+            400: components["responses"]["RpcBadRequest"];
+            401: components["responses"]["RpcUnauthorized"];
+            403: components["responses"]["RpcForbidden"];
+            404: components["responses"]["RpcNotFound"];
+            409: components["responses"]["RpcConflict"];
+            413: components["responses"]["RpcPayloadTooLarge"];
+            415: components["responses"]["RpcUnsupportedMediaType"];
+            429: components["responses"]["RpcTooManyRequests"];
+            500: components["responses"]["RpcInternalError"];
+            503: components["responses"]["RpcUnavailable"];
+            default: components["responses"]["RpcServerError"];
+        };
+    };
+    rpcReleaseHold: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "restaurant_id": 1,
+                 *       "reservation_id": 43
+                 *     }
+                 */
+                "application/json": components["schemas"]["RpcReleaseHold"];
+            };
+        };
+        responses: {
+            /** @description The released hold. */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Reservation"];
+                };
+            };
+            400: components["responses"]["RpcBadRequest"];
+            401: components["responses"]["RpcUnauthorized"];
+            403: components["responses"]["RpcForbidden"];
+            404: components["responses"]["RpcNotFound"];
+            409: components["responses"]["RpcConflict"];
+            413: components["responses"]["RpcPayloadTooLarge"];
+            415: components["responses"]["RpcUnsupportedMediaType"];
+            429: components["responses"]["RpcTooManyRequests"];
+            500: components["responses"]["RpcInternalError"];
+            503: components["responses"]["RpcUnavailable"];
+            default: components["responses"]["RpcServerError"];
+        };
+    };
+    rpcJoinWaitlist: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "restaurant_id": 1,
+                 *       "guests": 4,
+                 *       "earliest": "2026-12-12T20:00:00+01:00",
+                 *       "latest": "2026-12-12T21:30:00+01:00",
+                 *       "phone": "+34 600 000 000"
+                 *     }
+                 */
+                "application/json": components["schemas"]["RpcJoinWaitlist"];
+            };
+        };
+        responses: {
+            /** @description The entry. */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WaitlistEntry"];
+                };
+            };
+            400: components["responses"]["RpcBadRequest"];
+            401: components["responses"]["RpcUnauthorized"];
+            403: components["responses"]["RpcForbidden"];
+            404: components["responses"]["RpcNotFound"];
+            413: components["responses"]["RpcPayloadTooLarge"];
+            415: components["responses"]["RpcUnsupportedMediaType"];
+            422: components["responses"]["RpcUnprocessable"];
+            429: components["responses"]["RpcTooManyRequests"];
+            500: components["responses"]["RpcInternalError"];
+            503: components["responses"]["RpcUnavailable"];
+            default: components["responses"]["RpcServerError"];
+        };
+    };
+    rpcLeaveWaitlist: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "restaurant_id": 1,
+                 *       "waitlist_id": 3
+                 *     }
+                 */
+                "application/json": components["schemas"]["RpcLeaveWaitlist"];
+            };
+        };
+        responses: {
+            /** @description The entry. */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WaitlistEntry"];
+                };
+            };
+            400: components["responses"]["RpcBadRequest"];
+            401: components["responses"]["RpcUnauthorized"];
+            403: components["responses"]["RpcForbidden"];
+            404: components["responses"]["RpcNotFound"];
+            413: components["responses"]["RpcPayloadTooLarge"];
+            415: components["responses"]["RpcUnsupportedMediaType"];
             429: components["responses"]["RpcTooManyRequests"];
             500: components["responses"]["RpcInternalError"];
             503: components["responses"]["RpcUnavailable"];

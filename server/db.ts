@@ -140,7 +140,7 @@ const reservationFields = (r: string, start: 'starts_at' | 'date') => `
   'id', ${r}.id, 'restaurant_id', ${r}.restaurant_id, 'table_id', ${r}.table_id, 'combination_id', ${r}.combination_id,
   'tables', booking.held_tables(${r}.restaurant_id, ${r}.id), 'client_id', ${r}.client_id,
   '${start}', ${r}.starts_at, 'ends_at', ${r}.ends_at, 'guests', ${r}.guests, 'status', ${r}.status,
-  'notes', ${r}.notes, 'created_at', ${r}.created_at, 'updated_at', ${r}.updated_at`;
+  'hold_expires_at', ${r}.hold_expires_at, 'notes', ${r}.notes, 'created_at', ${r}.created_at, 'updated_at', ${r}.updated_at`;
 const rpcReservation = (r: string) => `json_build_object(${reservationFields(r, 'starts_at')}, 'idempotency_key', ${r}.idempotency_key)`;
 const legacyReservation = (r: string) => `json_build_object(${reservationFields(r, 'date')})`;
 const legacyBooking = (r: string) => `
@@ -150,8 +150,25 @@ const legacyBooking = (r: string) => `
 const clientJson = (c: string) => `json_build_object('id', ${c}.id, 'restaurant_id', ${c}.restaurant_id, 'email', ${c}.email,
   'name', ${c}.name, 'phone', ${c}.phone, 'notes', ${c}.notes, 'created_at', ${c}.created_at, 'updated_at', ${c}.updated_at)`;
 
-// The contract's maxItems of the reservation and history lists: a response never grows without bound.
+const entryJson = (w: string) => `json_build_object('id', ${w}.id, 'restaurant_id', ${w}.restaurant_id, 'client_id', ${w}.client_id,
+  'name', ${w}.name, 'phone', ${w}.phone, 'email', ${w}.email, 'guests', ${w}.guests, 'earliest', ${w}.earliest, 'latest', ${w}.latest,
+  'status', ${w}.status, 'reservation_id', ${w}.reservation_id, 'created_at', ${w}.created_at, 'updated_at', ${w}.updated_at)`;
+
+// The contract's maxItems of the reservation, history and waitlist lists: a response never grows without bound.
 const MAX_LISTED = 1000;
+// booking.hold_table's default hold_minutes, for callers that leave it out.
+const DEFAULT_HOLD_MINUTES = 5;
+
+type ClientInput = { email: string; name?: string; phone?: string };
+type WaitlistRequest = {
+  guests: number;
+  earliest: string;
+  latest: string;
+  client_id?: number | null;
+  name?: string | null;
+  phone?: string | null;
+  email?: string | null;
+};
 
 /** The routes' statements; each returns the JSON a route sends, or null when nothing matched. */
 export function queries(db: Database) {
@@ -161,6 +178,36 @@ export function queries(db: Database) {
     (await db.call<{ data: Json }>(actor, fn, args, shape)).data;
   const reservationAs = (json: (r: string) => string) => (called: string) => `select ${json('r')} as data from ${called} r`;
   const clientAs = (called: string) => `select ${clientJson('c')} as data from ${called} c`;
+  const entryAs = (called: string) => `select ${entryJson('w')} as data from ${called} w`;
+  const legacyEntryAs = (called: string) => `select json_build_object('entry', ${entryJson('w')}) as data from ${called} w`;
+  const join = (actor: Actor, restaurantId: number, w: WaitlistRequest, shape: (called: string) => string) =>
+    change(actor, 'join_waitlist', [
+      restaurantId,
+      w.guests,
+      w.earliest,
+      w.latest,
+      w.client_id ?? null,
+      w.name ?? null,
+      w.phone ?? null,
+      w.email ?? null,
+    ], shape);
+  /**
+   * Upserts `client` and calls `fn` with the arguments built from the guest's id, in one
+   * transaction: a refused call leaves no new guest.
+   */
+  const withUpsertedClient = (actor: Actor, restaurantId: number, client: ClientInput, fn: string, args: (clientId: number) => unknown[], shape: (called: string) => string) =>
+    db.transaction(actor, async (tx) => {
+      const upserted = await tx.query<{ id: string }>('select id from booking.upsert_client($1, $2, $3, $4)', [
+        restaurantId,
+        client.email,
+        client.name ?? null,
+        client.phone ?? null,
+      ]);
+      const values = args(Number(upserted.rows[0]!.id));
+      const placeholders = values.map((_, i) => `$${i + 1}`).join(', ');
+      const { rows } = await tx.query<{ data: Json }>(`with r as (select * from booking.${fn}(${placeholders})) ${shape('r')}`, values);
+      return rows[0]!.data;
+    });
 
   return {
     async resolveApiKey(key: string): Promise<ApiKeyScope | null> {
@@ -205,20 +252,40 @@ export function queries(db: Database) {
       ];
       if (!client) return change(actor, 'book_table', args(booking.client_id ?? null), legacyBooking);
       // The guest and the booking in one transaction: a refused booking leaves no new guest.
-      return db.transaction(actor, async (tx) => {
-        const upserted = await tx.query<{ id: string }>('select id from booking.upsert_client($1, $2, $3, $4)', [
-          restaurantId,
-          client.email,
-          client.name ?? null,
-          client.phone ?? null,
-        ]);
-        const { rows } = await tx.query<{ data: Json }>(
-          `with r as (select * from booking.book_table($1, $2, $3, $4, $5, $6, $7, $8, $9)) ${legacyBooking('r')}`,
-          args(Number(upserted.rows[0]!.id)),
-        );
-        return rows[0]!.data;
-      });
+      return withUpsertedClient(actor, restaurantId, client, 'book_table', args, legacyBooking);
     },
+
+    holdLegacy: async (
+      actor: Actor,
+      restaurantId: number,
+      hold: { date: string; guests: number; hold_minutes?: number; table_id?: number; area?: string },
+      idempotencyKey: string | null,
+    ) =>
+      change(actor, 'hold_table', [
+        restaurantId,
+        hold.date,
+        hold.guests,
+        hold.hold_minutes ?? DEFAULT_HOLD_MINUTES,
+        hold.table_id ?? null,
+        hold.area ?? null,
+        idempotencyKey,
+      ], legacyBooking),
+
+    async confirmHoldLegacy(
+      actor: Actor,
+      restaurantId: number,
+      id: number,
+      confirm: { client_id?: number; notes?: string },
+      client: ClientInput | undefined,
+    ): Promise<Json> {
+      const args = (clientId: number | null): [number, ...unknown[]] => [restaurantId, id, clientId, confirm.notes ?? null];
+      if (!client) return change(actor, 'confirm_hold', args(confirm.client_id ?? null), legacyBooking);
+      // The guest and the confirmation in one transaction: a refused confirmation leaves no new guest.
+      return withUpsertedClient(actor, restaurantId, client, 'confirm_hold', args, legacyBooking);
+    },
+
+    releaseHoldLegacy: async (actor: Actor, restaurantId: number, id: number) =>
+      change(actor, 'release_hold', [restaurantId, id], legacyBooking),
 
     rescheduleLegacy: async (
       actor: Actor,
@@ -392,6 +459,60 @@ export function queries(db: Database) {
         [a.restaurant_id, a.reservation_id, a.starts_at ?? null, a.guests ?? null, a.table_id ?? null, a.combination_id ?? null, a.area ?? null],
         reservationAs(rpcReservation),
       ),
+
+    rpcHoldTable: async (
+      actor: Actor,
+      a: {
+        restaurant_id: number;
+        starts_at: string;
+        guests: number;
+        hold_minutes?: number;
+        table_id?: number | null;
+        area?: string | null;
+      },
+      idempotencyKey: string | null,
+    ) =>
+      change(actor, 'hold_table', [
+        a.restaurant_id,
+        a.starts_at,
+        a.guests,
+        a.hold_minutes ?? DEFAULT_HOLD_MINUTES,
+        a.table_id ?? null,
+        a.area ?? null,
+        idempotencyKey,
+      ], reservationAs(rpcReservation)),
+
+    rpcConfirmHold: async (actor: Actor, a: { restaurant_id: number; reservation_id: number; client_id?: number | null; notes?: string | null }) =>
+      change(actor, 'confirm_hold', [a.restaurant_id, a.reservation_id, a.client_id ?? null, a.notes ?? null], reservationAs(rpcReservation)),
+
+    rpcReleaseHold: async (actor: Actor, a: { restaurant_id: number; reservation_id: number }) =>
+      change(actor, 'release_hold', [a.restaurant_id, a.reservation_id], reservationAs(rpcReservation)),
+
+    joinWaitlist: async (actor: Actor, restaurantId: number, w: WaitlistRequest) => join(actor, restaurantId, w, legacyEntryAs),
+
+    leaveWaitlist: async (actor: Actor, restaurantId: number, id: number) => change(actor, 'leave_waitlist', [restaurantId, id], legacyEntryAs),
+
+    waitlistEntry: (restaurantId: number, id: number) =>
+      one(`select json_build_object('entry', ${entryJson('w')}) as data from booking.waitlist w where w.restaurant_id = $1 and w.id = $2`, [restaurantId, id]),
+
+    waitlist: (restaurantId: number, status: string | null) =>
+      one(
+        // The latest entries, in queue order (oldest first, the order offers are made in).
+        `select json_build_object('entries', coalesce((
+                  select json_agg(${entryJson('w')} order by w.created_at, w.id)
+                  from (select * from booking.waitlist w
+                        where w.restaurant_id = r.id and ($2::text is null or w.status = $2)
+                        order by w.created_at desc, w.id desc
+                        limit ${MAX_LISTED}) w), '[]')) as data
+         from booking.restaurants r
+         where r.id = $1`,
+        [restaurantId, status],
+      ),
+
+    rpcJoinWaitlist: async (actor: Actor, a: { restaurant_id: number } & WaitlistRequest) => join(actor, a.restaurant_id, a, entryAs),
+
+    rpcLeaveWaitlist: async (actor: Actor, a: { restaurant_id: number; waitlist_id: number }) =>
+      change(actor, 'leave_waitlist', [a.restaurant_id, a.waitlist_id], entryAs),
 
     async appliedMigrations(): Promise<string[]> {
       const rows = await db.read<{ filename: string }>('select filename from graphile_migrate.migrations order by filename', []);

@@ -94,6 +94,8 @@ beforeAll(async () => {
       day: [own.day],
       'date|date-time': instants,
       starts_at: instants,
+      earliest: instants,
+      latest: instants,
       guests: [2, 4],
       time: ['20:00'],
       email: ['ana@example.com'],
@@ -187,6 +189,13 @@ function minimal(schema: Schema): Record<string, unknown> {
   const format = (name: string) => resolve(properties[name] ?? {}).format as string | undefined;
   const object: Record<string, unknown> = {};
   for (const name of (schema.required as string[]) ?? []) object[name] = first(name, format(name));
+  // "One of these is required" (allOf: [{anyOf: [{required: [a]}, {required: [b]}]}]): the first alternative with known values.
+  for (const { anyOf } of (schema.allOf as Array<{ anyOf?: Schema[] }>) ?? []) {
+    const alternatives = (anyOf ?? []).map((alternative) => (alternative.required as string[]) ?? []);
+    if (alternatives.some((names) => names.every((name) => name in object))) continue;
+    const usable = alternatives.find((names) => names.every((name) => known(name, format(name))));
+    for (const name of usable ?? []) object[name] = first(name, format(name));
+  }
   for (const name of Object.keys(properties)) {
     if (Object.keys(object).length >= ((schema.minProperties as number) ?? 0)) break;
     if (!(name in object) && known(name, format(name))) object[name] = first(name, format(name));
