@@ -1,5 +1,5 @@
 --! Previous: sha1:69c68bcf77fd358ab4a69f1223ee5f03142bd33e
---! Hash: sha1:8eff1bf705ab2c32b0358ef1a7bba17ef086ca42
+--! Hash: sha1:f34c2e379aaedc53f4e3c36c2672728aacf1525e
 --! Message: Holds and a waitlist that takes freed tables; combinations seated in turn
 
 -- Holds and a waitlist. The assistant holds a table while the guest decides (a hold blocks its
@@ -21,7 +21,7 @@ drop function if exists booking_private.place(bigint, timestamptz, integer, bigi
 drop function if exists booking_private.expire_holds_on(bigint, bigint[], tstzrange);
 drop function if exists booking_private.lapse(bigint[]);
 drop function if exists booking_private.offer_freed(bigint, tstzrange, bigint);
-drop function if exists booking_private.hold_for(booking.restaurants, booking.waitlist);
+drop function if exists booking_private.hold_for(booking.restaurants, booking.waitlist, timestamptz, timestamptz);
 drop table if exists booking.waitlist;
 alter table booking.restaurants drop column if exists waitlist_offer_minutes;
 alter table booking.reservation_tables drop column if exists hold_expires_at;
@@ -184,35 +184,40 @@ create function booking_private.expire_holds_on(p_restaurant_id bigint, p_tables
 $$;
 comment on function booking_private.expire_holds_on(bigint, bigint[], tstzrange) is 'Marks expired the lapsed holds on p_tables overlapping p_during (a booker is about to take those tables), and returns their waitlist offers to waiting.';
 
-create function booking_private.hold_for(p_restaurant booking.restaurants, p_entry booking.waitlist) returns booking.reservations
+create function booking_private.hold_for(p_restaurant booking.restaurants, p_entry booking.waitlist, p_from timestamptz, p_to timestamptz)
+  returns booking.reservations
   language plpgsql volatile
   as $$
 declare
+  v_from timestamptz := greatest(p_entry.earliest, p_from, now());
+  v_to timestamptz := least(p_entry.latest, p_to);
   v_start timestamptz;
   v_hold booking.reservations;
 begin
-  -- The earliest start of the entry's window where the party can be booked now, as
-  -- available_table_counts sees it (service periods of the day before may run past midnight).
+  -- The earliest start between v_from and v_to (inside the entry's window) where the party can
+  -- be booked now, as available_table_counts sees it (service periods of the day before may run
+  -- past midnight).
   for v_start in
     select c.starts_at
-    from generate_series((p_entry.earliest at time zone p_restaurant.timezone)::date - 1,
-                         (p_entry.latest at time zone p_restaurant.timezone)::date, interval '1 day') d,
+    from generate_series((v_from at time zone p_restaurant.timezone)::date - 1,
+                         (v_to at time zone p_restaurant.timezone)::date, interval '1 day') d,
          booking.available_table_counts(p_restaurant.id, d::date, p_entry.guests) c
-    where c.tables_available > 0 and c.starts_at between p_entry.earliest and p_entry.latest
+    where c.tables_available > 0 and c.starts_at between v_from and v_to
     order by c.starts_at
   loop
     begin
       return booking_private.place(p_restaurant.id, v_start, p_entry.guests, p_entry.client_id, null, null, null, null, null,
                                    p_restaurant.waitlist_offer_minutes);
-    exception when sqlstate 'PT409' then
-      -- Taken by a concurrent booker since it was counted: the next start.
+    exception when sqlstate 'PT409' or sqlstate 'PT422' then
+      -- Taken by a concurrent booker since it was counted, or no longer bookable (the notice
+      -- passed meanwhile): the next start. A refusal never aborts the freeing transaction.
       null;
     end;
   end loop;
   return v_hold;
 end;
 $$;
-comment on function booking_private.hold_for(booking.restaurants, booking.waitlist) is 'A hold of waitlist_offer_minutes at the earliest start in the entry''s window where its party can be booked; an empty row when there is none.';
+comment on function booking_private.hold_for(booking.restaurants, booking.waitlist, timestamptz, timestamptz) is 'A hold of waitlist_offer_minutes at the earliest start between p_from and p_to, inside the entry''s window, where its party can be booked; an empty row when there is none.';
 
 create function booking_private.offer_freed(p_restaurant_id bigint, p_freed tstzrange, p_skip bigint) returns void
   language plpgsql volatile
@@ -234,7 +239,10 @@ begin
     order by w.created_at, w.id
     for update
   loop
-    v_hold := booking_private.hold_for(v_restaurant, v_entry);
+    -- Only starts whose stay could use the freed time: the rest of the window was full before.
+    v_hold := booking_private.hold_for(v_restaurant, v_entry,
+                                       lower(p_freed) - make_interval(mins => booking_private.stay_minutes(v_restaurant, v_entry.guests) + v_restaurant.buffer_minutes),
+                                       upper(p_freed));
     if v_hold.id is not null then
       update booking.waitlist w set status = 'offered', reservation_id = v_hold.id where w.id = v_entry.id;
     end if;
@@ -287,7 +295,9 @@ begin
       'Book again with book_table, at the same time if it is among the alternatives, or at one of them.');
   end if;
   if v_row.status = 'confirmed' and v_row.notes is not distinct from coalesce(confirm_hold.notes, v_row.notes)
-     and v_row.client_id is not distinct from coalesce(confirm_hold.client_id, v_row.client_id) then
+     and v_row.client_id is not distinct from coalesce(confirm_hold.client_id, v_row.client_id)
+     and exists (select 1 from booking.reservation_events e
+                  where e.restaurant_id = v_row.restaurant_id and e.reservation_id = v_row.id and e.action = 'held') then
     -- A retried confirmation.
     return v_row;
   end if;
@@ -398,6 +408,10 @@ begin
     perform booking_private.refuse('22023', 'earliest and latest are required, earliest first.',
       jsonb_build_object('reason', 'invalid_window', 'field', 'latest'), 'Give the earliest and the latest start the guest would accept.');
   end if;
+  if join_waitlist.latest - join_waitlist.earliest > interval '7 days' then
+    perform booking_private.refuse('22023', 'latest must be at most 7 days after earliest.',
+      jsonb_build_object('reason', 'invalid_window', 'field', 'latest'), 'Ask for the days the guest really could come, a week at most.');
+  end if;
   if join_waitlist.latest < now() then
     perform booking_private.refuse('PT422', 'That window is in the past.', jsonb_build_object('reason', 'in_past'),
       'Ask for a window later than now.');
@@ -412,7 +426,7 @@ begin
             nullif(btrim(join_waitlist.email), ''), join_waitlist.guests, join_waitlist.earliest, join_waitlist.latest)
     returning * into v_entry;
   -- Something may already fit: offer it now rather than at the next cancellation.
-  v_hold := booking_private.hold_for(v_restaurant, v_entry);
+  v_hold := booking_private.hold_for(v_restaurant, v_entry, v_entry.earliest, v_entry.latest);
   if v_hold.id is not null then
     update booking.waitlist w set status = 'offered', reservation_id = v_hold.id where w.id = v_entry.id returning * into v_entry;
   end if;
@@ -420,7 +434,7 @@ begin
 end;
 $$;
 comment on function booking.join_waitlist(bigint, integer, timestamptz, timestamptz, bigint, text, text, text) is $$Puts a party on the waitlist for a start between earliest and latest. When a table frees (a cancellation, a released or lapsed hold, a move, a no-show), the oldest waiting entry that now fits gets a hold of restaurants.waitlist_offer_minutes on it in the same transaction (status offered, reservation_id the hold): confirm it with confirm_hold. When something fits already, the entry is offered at once.
-Errors: PT404 restaurant_not_found, client_not_found; PT422 party_too_large, in_past; 22023 invalid_guests, invalid_window, contact_required; 23514 invalid name, phone or e-mail.
+Errors: PT404 restaurant_not_found, client_not_found; PT422 party_too_large, in_past; 22023 invalid_guests, invalid_window (reversed, or longer than 7 days), contact_required; 23514 invalid name, phone or e-mail.
 Example: select * from booking.join_waitlist(1, 4, '2026-12-12 20:00 Europe/Madrid', '2026-12-12 21:30 Europe/Madrid', phone => '+34 600 000 000');$$;
 
 create function booking.leave_waitlist(restaurant_id bigint, waitlist_id bigint)
