@@ -159,6 +159,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/restaurants/{restId}/reservations/{id}/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record what happened at the door (seated, completed, no-show, cancelled)
+         * @description Sets the reservation's status. Allowed: `confirmed` to `seated`, `no_show` or
+         *     `cancelled`; `seated` to `completed`. Setting the current status again changes nothing,
+         *     so a retry is safe. Errors: 404 reservation not found; 409 `invalid_transition`
+         *     (`details.from` and `details.to` say which; nothing to do).
+         */
+        post: operations["setReservationStatus"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/restaurants/{restId}/reservations/{id}/history": {
         parameters: {
             query?: never;
@@ -533,7 +556,7 @@ export interface components {
             new_table_id: number | null;
             old_guests: number | null;
             new_guests: number | null;
-            /** @description api, rpc or sql */
+            /** @description api, rpc, mcp or sql */
             channel: string;
             /** @description Label of the API key that made the change. */
             actor: string | null;
@@ -555,6 +578,9 @@ export interface components {
             date?: components["schemas"]["Instant"];
             guests?: components["schemas"]["Guests"];
             table_id?: components["schemas"]["Id"];
+        };
+        LegacyStatusRequest: {
+            status: components["schemas"]["ReservationStatus"];
         };
         ClientCreate: {
             email: components["schemas"]["Email"];
@@ -1246,6 +1272,49 @@ export interface operations {
             403: components["responses"]["LegacyForbidden"];
             404: components["responses"]["LegacyNotFound"];
             409: components["responses"]["LegacyConflict"];
+            429: components["responses"]["LegacyTooManyRequests"];
+            default: components["responses"]["LegacyServerError"];
+        };
+    };
+    setReservationStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The restaurant's id (an API key for one restaurant may only use its own). */
+                restId: components["parameters"]["RestId"];
+                /** @description The reservation's id. */
+                id: components["parameters"]["ReservationId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "status": "seated"
+                 *     }
+                 */
+                "application/json": components["schemas"]["LegacyStatusRequest"];
+            };
+        };
+        responses: {
+            /** @description The reservation with its new status. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BookingEnvelope"];
+                };
+            };
+            400: components["responses"]["LegacyBadRequest"];
+            401: components["responses"]["LegacyUnauthorized"];
+            403: components["responses"]["LegacyForbidden"];
+            404: components["responses"]["LegacyNotFound"];
+            409: components["responses"]["LegacyConflict"];
+            413: components["responses"]["LegacyPayloadTooLarge"];
+            415: components["responses"]["LegacyUnsupportedMediaType"];
             429: components["responses"]["LegacyTooManyRequests"];
             default: components["responses"]["LegacyServerError"];
         };
