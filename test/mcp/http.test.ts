@@ -143,6 +143,21 @@ test('a statement past its timeout is a tool error that reveals only a request i
   }
 });
 
+test("/mcp counts against the key's rate limit like /api", async () => {
+  const limited = await startTestApi({ db: t.db, env: { RATE_LIMIT_MAX: '6' } });
+  const client = await httpClient(limited.url, bistro.key);
+  try {
+    // Connecting takes a few of the six requests; the calls use up the rest.
+    const outcomes: string[] = [];
+    for (let i = 0; i < 6; i++) outcomes.push(await client.listTools().then(() => 'ok', (error: Error) => error.message));
+    expect(outcomes[0]).toBe('ok');
+    expect(outcomes[5]).toMatch(/"code":"rate_limited"/);
+  } finally {
+    await client.close();
+    await limited.close();
+  }
+});
+
 test('an unknown tool is a protocol error', async () => {
   await expect(call(mcp, 'drop_tables', {})).rejects.toThrow(/Unknown tool drop_tables/);
 });
