@@ -11,6 +11,15 @@ const root = path.resolve(__dirname, '..', '..');
 export async function httpClient(url: string, key: string): Promise<Client> {
   const client = new Client({ name: 'nora-test', version: '1.0.0' });
   await client.connect(new StreamableHTTPClientTransport(new URL('/mcp', url), { requestInit: { headers: { Authorization: `Bearer ${key}` } } }));
+  return listed(client);
+}
+
+/**
+ * Lists the tools first, as a host does: from then on the SDK's client checks every structured
+ * result against the tool's output schema, and refuses one that does not match.
+ */
+async function listed(client: Client): Promise<Client> {
+  await client.listTools();
   return client;
 }
 
@@ -26,7 +35,7 @@ export async function stdioClient(env: Record<string, string>): Promise<Client> 
       stderr: 'pipe',
     }),
   );
-  return client;
+  return listed(client);
 }
 
 export interface Refusal {
