@@ -28,7 +28,12 @@ interface Entry {
 export function loadCatalog(contract = new Contract()): Catalog {
   const entries = new Map<string, Entry>();
   const tools = TOOLS.map((spec): Tool => {
-    const [first, ...more] = spec.operations.map((operationId) => contract.operation(operationId));
+    const shapes = spec.operations.map((operationId) => contract.operation(operationId));
+    for (const [i, operation] of shapes.entries()) {
+      const unread = operation.parameters.filter((name) => !spec.parameters.includes(name));
+      if (unread.length) throw new Error(`${spec.name} does not pass on ${unread.join(', ')} of ${spec.operations[i]}: add it to the tool`);
+    }
+    const [first, ...more] = shapes;
     const shape = { ...first!, output: more.reduce((output, next) => mergeObjects(output, next.output), first!.output) };
     entries.set(spec.name, { spec, shape, check: argumentCheck(shape.input) });
     return {

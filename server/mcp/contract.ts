@@ -30,6 +30,8 @@ export interface RestRequest {
 }
 
 export interface OperationShape {
+  /** The operation's path, query and header parameters, by their contract names. */
+  parameters: string[];
   input: JsonSchema;
   output: JsonSchema;
   /** Sorts a tool's (already validated) arguments back into parameters and body. */
@@ -81,6 +83,7 @@ export class Contract {
       }
     }
     return {
+      parameters: [...origin.values()].filter((where) => where.in !== 'body').map((where) => where.name),
       input,
       output: this.success(operationId, operation),
       toRequest(args) {

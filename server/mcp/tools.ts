@@ -21,6 +21,11 @@ export interface ToolSpec {
   description: string;
   /** The contract operations whose arguments (the first) and results (all, merged) the tool has. */
   operations: [string, ...string[]];
+  /**
+   * The parameters run() passes on (the JSON body goes on whole). A parameter the contract adds
+   * to the operation stops the server at start until the tool passes it on too.
+   */
+  parameters: string[];
   annotations: ToolAnnotations;
   run(context: ToolContext, request: RestRequest): Promise<Json>;
   /** One line for the conversation; the structured result carries the rest. */
@@ -46,6 +51,7 @@ export const TOOLS: ToolSpec[] = [
       'Give time (HH:MM) to learn how many tables are free at the time the guest asked for. ' +
       'An empty availableSlots means nothing is bookable that day: suggest another day.',
     operations: ['getAvailability'],
+    parameters: ['restId', 'date', 'guests', 'time'],
     annotations: { title: 'Find free times for a party', ...READ },
     run: async (context, request) => {
       const { date, guests, time } = request.params as { date: string; guests: number; time?: string };
@@ -66,6 +72,7 @@ export const TOOLS: ToolSpec[] = [
       'Always send a fresh idempotency_key per booking attempt and reuse it when retrying, so a retry never books twice. ' +
       'When the slot is taken the error lists details.alternatives, the nearest free times that day: offer them to the guest.',
     operations: ['createReservation'],
+    parameters: ['restId', 'Idempotency-Key'],
     annotations: { title: 'Book a table', readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
     run: async (context, request) => {
       const { client, ...booking } = request.body as Schemas['LegacyBookRequest'];
@@ -82,6 +89,7 @@ export const TOOLS: ToolSpec[] = [
       'a name or phone given replaces the stored one, and left out they stay as they are. Safe to retry. ' +
       'Use the returned id as client_id when booking.',
     operations: ['rpcUpsertClient'],
+    parameters: [],
     annotations: { title: 'Find or create a guest by e-mail', readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     run: async (context, request) => {
       const args = request.body as Schemas['RpcUpsertClient'];
@@ -100,6 +108,7 @@ export const TOOLS: ToolSpec[] = [
       "Lists the restaurant's reservations starting on one local day, earliest first; optionally only one status or one guest (client_id). " +
       "Use it to find a guest's booking before moving or cancelling it.",
     operations: ['listReservations'],
+    parameters: ['restId', 'date', 'status', 'client_id'],
     annotations: { title: "List a day's reservations", ...READ },
     run: async (context, request) => {
       const { date, status, client_id } = request.params as { date: string; status?: string; client_id?: number };
@@ -117,6 +126,7 @@ export const TOOLS: ToolSpec[] = [
       'Reads one reservation with its table and its history (created, moved, cancelled, seated…, with the channel and API key label of each change). ' +
       'Use list_reservations first when you do not know the id.',
     operations: ['getReservation', 'getReservationHistory'],
+    parameters: ['restId', 'id'],
     annotations: { title: 'Get a reservation and its history', ...READ },
     run: async (context, request) => {
       const restaurantId = restaurant(context, request);
@@ -134,6 +144,7 @@ export const TOOLS: ToolSpec[] = [
       'It keeps its table when that one is still free. When refused, the reservation stays as it was; ' +
       'a taken slot lists details.alternatives to offer.',
     operations: ['rescheduleReservation'],
+    parameters: ['restId', 'id'],
     annotations: { title: 'Move a reservation', readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     run: async (context, request) =>
       context.queries.rescheduleLegacy(ACTOR(context), restaurant(context, request), reservationId(request), request.body as Schemas['LegacyRescheduleRequest']),
@@ -146,6 +157,7 @@ export const TOOLS: ToolSpec[] = [
       'Cancels a confirmed reservation and frees its table. Cancelling it again changes nothing. ' +
       'Confirm with the guest first: a cancelled reservation cannot be restored, only booked anew.',
     operations: ['cancelReservation'],
+    parameters: ['restId', 'id'],
     annotations: { title: 'Cancel a reservation', readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     run: async (context, request) => context.queries.cancelLegacy(ACTOR(context), restaurant(context, request), reservationId(request)),
     summary: (result) => `Cancelled ${describeBooking(result as Booking)}.`,
@@ -157,6 +169,7 @@ export const TOOLS: ToolSpec[] = [
       'Sets a reservation to seated, completed, no_show or cancelled. Allowed: confirmed to seated, no_show or cancelled; seated to completed. ' +
       'Setting the current status again changes nothing.',
     operations: ['setReservationStatus'],
+    parameters: ['restId', 'id'],
     annotations: { title: 'Record what happened at the door', readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     run: async (context, request) =>
       context.queries.setStatusLegacy(ACTOR(context), restaurant(context, request), reservationId(request), (request.body as Schemas['LegacyStatusRequest']).status),
