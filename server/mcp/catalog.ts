@@ -1,7 +1,7 @@
 // The tools as a host sees them (name, description, schemas from the contract, annotations) and
 // one call of a tool: its arguments checked, the queries run, the answer or the refusal shaped.
 import type { Logger } from 'pino';
-import { ErrorCode, McpError, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import { toApiError, type ErrorBody } from '../errors';
 import type { Json } from '../db';
 import { argumentCheck, type ArgumentCheck } from './arguments';
@@ -50,7 +50,9 @@ export function loadCatalog(contract = new Contract()): Catalog {
     tools,
     async call(name, args, context) {
       const entry = entries.get(name);
-      if (!entry) throw new McpError(ErrorCode.InvalidParams, `Unknown tool ${name}; list the tools to see their names.`);
+      // A plain error with a JSON-RPC code: McpError would put "MCP error -32602:" into the
+      // message, which the client's own McpError prefixes again.
+      if (!entry) throw Object.assign(new Error(`Unknown tool ${name}; list the tools to see their names.`), { code: ErrorCode.InvalidParams });
       const invalid = entry.check(args);
       if (invalid) return refused(invalid);
       const request = entry.shape.toRequest(args);

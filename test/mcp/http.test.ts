@@ -159,7 +159,7 @@ test("/mcp counts against the key's rate limit like /api", async () => {
 });
 
 test('an unknown tool is a protocol error', async () => {
-  await expect(call(mcp, 'drop_tables', {})).rejects.toThrow(/Unknown tool drop_tables/);
+  await expect(call(mcp, 'drop_tables', {})).rejects.toThrow('MCP error -32602: Unknown tool drop_tables; list the tools to see their names.');
 });
 
 test('/mcp wants a valid key, answers POST only, and a broken body is a JSON-RPC parse error', async () => {
