@@ -2,7 +2,6 @@
 // (NORA_API_KEY) resolved once at start, the same scope rules as over HTTP, the database
 // reached directly as the API role. stdout carries the protocol, so logs go elsewhere.
 import { randomUUID } from 'node:crypto';
-import type { Readable, Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { Config } from '../config';
@@ -14,7 +13,7 @@ export interface StdioServer {
   close(): Promise<void>;
 }
 
-export async function serveStdio(config: Config, logger: Logger, input?: Readable, output?: Writable): Promise<StdioServer> {
+export async function serveStdio(config: Config, logger: Logger): Promise<StdioServer> {
   if (!config.mcpApiKey) throw new Error('NORA_API_KEY is not set: give the API key the tools act with');
   const database = new Database(apiDatabaseOptions(config, undefined, logger));
   try {
@@ -22,7 +21,7 @@ export async function serveStdio(config: Config, logger: Logger, input?: Readabl
     const scope = await q.resolveApiKey(config.mcpApiKey);
     if (!scope) throw new Error('NORA_API_KEY is unknown or revoked');
     const server = createMcpServer(loadCatalog(), { queries: q, scope, logger, requestId: randomUUID });
-    await server.connect(new StdioServerTransport(input, output));
+    await server.connect(new StdioServerTransport());
     return {
       close: async () => {
         await server.close();

@@ -134,7 +134,7 @@ export const TOOLS: ToolSpec[] = [
       const history = found(await context.queries.history(restaurantId, reservationId(request)), 'reservation');
       return { ...booking, ...history };
     },
-    summary: (result) => `Reservation ${describeBooking(result as Booking).replace(/^reservation /, '')}; ${(result as { events: unknown[] }).events.length} events in its history.`,
+    summary: (result) => `Read ${describeBooking(result as Booking)}; ${(result as { events: unknown[] }).events.length} events in its history.`,
   },
   {
     name: 'reschedule_reservation',
@@ -173,6 +173,6 @@ export const TOOLS: ToolSpec[] = [
     annotations: { title: 'Record what happened at the door', readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     run: async (context, request) =>
       context.queries.setStatusLegacy(ACTOR(context), restaurant(context, request), reservationId(request), (request.body as Schemas['LegacyStatusRequest']).status),
-    summary: (result) => `Now ${describeBooking(result as Booking)}.`,
+    summary: (result) => `Recorded ${describeBooking(result as Booking)}.`,
   },
 ];
