@@ -35,6 +35,8 @@ test('an assistant finds a time, books it with the guest, moves it, reads its hi
   expect(booked.content[0]).toMatchObject({ type: 'text', text: expect.stringContaining(`Booked reservation ${reservation.id}`) });
   const replay = resultOf<Booking>(await call(mcp, 'book_table', booking));
   expect(replay.reservation.id).toBe(reservation.id);
+  const reused = refusalOf(await call(mcp, 'book_table', { ...booking, guests: 3 }));
+  expect(reused).toMatchObject({ code: '23505', details: { reason: 'idempotency_key_reused' } });
 
   const moved = resultOf<Booking>(await call(mcp, 'reschedule_reservation', { restaurant_id: bistro.id, reservation_id: reservation.id, date: await bistro.at('21:00') }));
   expect(new Date(moved.reservation.date).toISOString()).toBe(await bistro.at('21:00'));
