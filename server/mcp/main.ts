@@ -7,7 +7,9 @@ import { serveStdio } from './stdio';
 async function main(): Promise<void> {
   const config = loadConfig();
   const server = await serveStdio(config, createLogger(config.logLevel, pino.destination(2)));
-  const stop = () => void server.close().then(() => process.exit(0));
+  // stdin's end and a signal may both come: close once.
+  let closing: Promise<void> | undefined;
+  const stop = () => void (closing ??= server.close().then(() => process.exit(0)));
   process.stdin.once('end', stop);
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
