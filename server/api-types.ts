@@ -168,6 +168,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/restaurants/{restId}/reservations/{id}/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record what happened at the door (seated, completed, no-show, cancelled)
+         * @description Sets the reservation's status. Allowed: `confirmed` to `seated`, `no_show` or
+         *     `cancelled`; `seated` to `completed`. Setting the current status again changes nothing,
+         *     so a retry is safe. Errors: 404 reservation not found; 409 `invalid_transition`
+         *     (`details.from` and `details.to` say which; nothing to do).
+         */
+        post: operations["setReservationStatus"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/restaurants/{restId}/reservations/{id}/history": {
         parameters: {
             query?: never;
@@ -729,17 +752,17 @@ export interface components {
                 areas?: components["schemas"]["Area"][];
                 /**
                  * Format: int32
-                 * @description With `pacing_limit`
+                 * @description With `pacing_limit`: the covers that may start in the slot.
                  */
                 max_covers?: number;
                 /**
                  * Format: int32
-                 * @description With `pacing_limit`
+                 * @description With `pacing_limit`: the covers already starting then.
                  */
                 booked_covers?: number;
                 /** @description The argument at fault, by its SQL parameter name (e.g. `hold_minutes`, `latest`, `phone` for `invalid_hold_minutes`, `invalid_window`, `contact_required`). */
                 field?: string;
-                /** @description With `hold_expired` */
+                /** @description With `hold_expired`: when the hold lapsed. */
                 expired_at?: components["schemas"]["Instant"] | null;
                 /** @description With `not_held`, `not_cancellable` and `not_movable`, the reservation's status. */
                 status?: components["schemas"]["ReservationStatus"];
@@ -805,7 +828,7 @@ export interface components {
             restaurant_id: components["schemas"]["Id"];
             /** @description The table; for a combination, its first table (see `tables`). */
             table_id: components["schemas"]["Id"];
-            /** @description The combination of tables the party sits at */
+            /** @description The combination of tables the party sits at, or null for a single table. */
             combination_id: components["schemas"]["Id"] | null;
             tables: components["schemas"]["HeldTables"];
             client_id: components["schemas"]["Id"] | null;
@@ -825,7 +848,7 @@ export interface components {
             restaurant_id: components["schemas"]["Id"];
             /** @description The table; for a combination, its first table (see `tables`). */
             table_id: components["schemas"]["Id"];
-            /** @description The combination of tables the party sits at */
+            /** @description The combination of tables the party sits at, or null for a single table. */
             combination_id: components["schemas"]["Id"] | null;
             tables: components["schemas"]["HeldTables"];
             client_id: components["schemas"]["Id"] | null;
@@ -873,7 +896,7 @@ export interface components {
             new_table_id: components["schemas"]["Id"] | null;
             old_guests: components["schemas"]["Guests"] | null;
             new_guests: components["schemas"]["Guests"] | null;
-            /** @description api, rpc or sql (or what a DBA set as nora.channel, cut to 64 characters) */
+            /** @description api, rpc, mcp or sql (or what a DBA set as nora.channel, cut to 64 characters) */
             channel: string;
             /** @description Label of the API key that made the change. */
             actor: string | null;
@@ -899,6 +922,9 @@ export interface components {
             table_id?: components["schemas"]["Id"];
             combination_id?: components["schemas"]["Id"];
             area?: components["schemas"]["Area"];
+        };
+        LegacyStatusRequest: {
+            status: components["schemas"]["ReservationStatus"];
         };
         ClientCreate: {
             email: components["schemas"]["Email"];
@@ -1838,6 +1864,53 @@ export interface operations {
             403: components["responses"]["LegacyForbidden"];
             404: components["responses"]["LegacyNotFound"];
             409: components["responses"]["LegacyConflict"];
+            429: components["responses"]["LegacyTooManyRequests"];
+            500: components["responses"]["LegacyInternalError"];
+            503: components["responses"]["LegacyUnavailable"];
+            default: components["responses"]["LegacyServerError"];
+        };
+    };
+    setReservationStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The restaurant's id (an API key for one restaurant may only use its own). */
+                restId: components["parameters"]["RestId"];
+                /** @description The reservation's id. */
+                id: components["parameters"]["ReservationId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "status": "seated"
+                 *     }
+                 */
+                "application/json": components["schemas"]["LegacyStatusRequest"];
+            };
+        };
+        responses: {
+            /** @description The reservation with its new status. */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BookingEnvelope"];
+                };
+            };
+            400: components["responses"]["LegacyBadRequest"];
+            401: components["responses"]["LegacyUnauthorized"];
+            403: components["responses"]["LegacyForbidden"];
+            404: components["responses"]["LegacyNotFound"];
+            409: components["responses"]["LegacyConflict"];
+            413: components["responses"]["LegacyPayloadTooLarge"];
+            415: components["responses"]["LegacyUnsupportedMediaType"];
             429: components["responses"]["LegacyTooManyRequests"];
             500: components["responses"]["LegacyInternalError"];
             503: components["responses"]["LegacyUnavailable"];

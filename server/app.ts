@@ -10,6 +10,8 @@ import type { Queries } from './db';
 import { authenticate } from './auth';
 import { errorPayload, refusal, toApiError } from './errors';
 import { requestLogger } from './logger';
+import { loadCatalog } from './mcp/catalog';
+import { mcpRoutes } from './mcp/http';
 import { validateAgainstSpec } from './openapi';
 import { limitPerApiKey } from './rate-limit';
 import { availabilityRoutes } from './routes/availability';
@@ -40,7 +42,9 @@ export function createApp({ config, queries, logger, committedMigrations, rateLi
   app.use(requestLogger(logger));
   app.use(healthRoutes(queries, committedMigrations, logger));
   app.use(docsRoutes());
-  app.use(['/api', '/rpc'], authenticate(queries, config.keyCacheTtlMs, config.rateLimit), limitPerApiKey(config.rateLimit, rateLimitStore));
+  app.use(['/api', '/rpc', '/mcp'], authenticate(queries, config.keyCacheTtlMs, config.rateLimit), limitPerApiKey(config.rateLimit, rateLimitStore));
+  // JSON-RPC rather than the OpenAPI contract: its own body parsing, ahead of the contract's validator.
+  app.use('/mcp', mcpRoutes(loadCatalog(), queries, config.bodyLimit));
   app.use(express.json({ limit: config.bodyLimit, type: 'application/json' }));
   app.use(validateAgainstSpec(config.validateResponses));
   const restaurant = '/api/restaurants/:restId';

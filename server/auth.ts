@@ -96,7 +96,10 @@ export function apiKeyOf(res: Response): ApiKeyScope {
 
 /** A restaurant key may only act for its own restaurant; an admin key for any. */
 export function requireRestaurant(res: Response, restaurantId: number): number {
-  const scope = apiKeyOf(res);
+  return requireScope(apiKeyOf(res), restaurantId);
+}
+
+export function requireScope(scope: ApiKeyScope, restaurantId: number): number {
   if (scope.restaurantId !== null && scope.restaurantId !== restaurantId) {
     throw refusal(403, 'forbidden', 'This API key may not act for that restaurant.', 'other_restaurant', "Use the restaurant's own API key.");
   }

@@ -22,6 +22,7 @@ const schema = z.object({
   DB_STATEMENT_TIMEOUT_MS: positiveInt(600_000).default(10_000),
   DB_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
   API_KEY_CACHE_TTL_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
+  NORA_API_KEY: z.string().regex(/^[!-~]{1,512}$/, 'an API key').optional(),
   BODY_LIMIT: z
     .string()
     .regex(/^\d+(b|kb|mb)$/i, 'a size such as 100kb')
@@ -59,6 +60,8 @@ function parseConfig(env: NodeJS.ProcessEnv) {
       retries: c.DB_RETRIES,
     },
     keyCacheTtlMs: c.API_KEY_CACHE_TTL_MS,
+    /** The key `npm run mcp` (stdio) acts with. */
+    mcpApiKey: c.NORA_API_KEY,
     bodyLimit: c.BODY_LIMIT,
     rateLimit: { windowMs: c.RATE_LIMIT_WINDOW_MS, max: c.RATE_LIMIT_MAX, failedAuthMax: c.RATE_LIMIT_FAILED_AUTH_MAX, redisUrl: c.REDIS_URL },
     validateResponses: c.VALIDATE_RESPONSES,

@@ -7,7 +7,7 @@ import type { Config } from './config';
 import { isRetryable } from './errors';
 
 export interface Actor {
-  channel: 'api' | 'rpc';
+  channel: 'api' | 'rpc' | 'mcp';
   label: string;
 }
 
@@ -305,6 +305,9 @@ export function queries(db: Database) {
 
     cancelLegacy: async (actor: Actor, restaurantId: number, id: number) =>
       change(actor, 'cancel_reservation', [restaurantId, id], legacyBooking),
+
+    setStatusLegacy: async (actor: Actor, restaurantId: number, id: number, status: string) =>
+      change(actor, 'set_reservation_status', [restaurantId, id, status], legacyBooking),
 
     reservation: (restaurantId: number, id: number) =>
       one(`with r as (select * from booking.reservations where restaurant_id = $1 and id = $2) ${legacyBooking('r')}`, [restaurantId, id]),

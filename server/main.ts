@@ -21,6 +21,7 @@ async function main(): Promise<void> {
   console.log(`Demo API key: ${key ?? '(created at first seed; make another with select booking.create_api_key(1, $$label$$))'}`);
   console.log(`API: ${api.url}`);
   console.log(`Docs: ${api.url}/docs`);
+  console.log(`MCP: ${api.url}/mcp`);
   const stop = async (signal: string) => {
     logger.info({ signal }, 'shutting down');
     await api.close();

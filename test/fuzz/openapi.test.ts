@@ -98,6 +98,7 @@ beforeAll(async () => {
       latest: instants,
       guests: [2, 4],
       time: ['20:00'],
+      status: ['seated'],
       email: ['ana@example.com'],
     },
   };
