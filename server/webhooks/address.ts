@@ -23,7 +23,8 @@ export function isPublicAddress(address: string): boolean {
 }
 
 function refuseAddress(host: string, address: string): WebhookAddressError {
-  return new WebhookAddressError(`${host} resolves to ${address}, which is not a public address.`, 'webhook_address_not_allowed');
+  const what = host === address ? address : `${host} resolves to ${address}, which`;
+  return new WebhookAddressError(`${what} is not a public address.`, 'webhook_address_not_allowed');
 }
 
 /** The URL, when it is http(s); its host without IPv6 brackets. */
