@@ -2,6 +2,7 @@
 // It connects with the owner's connection string (it reads webhook secrets, which the API role
 // cannot), listens for new jobs and polls for retries every WORKER_POLL_INTERVAL_MS.
 import { Logger as WorkerLogger, run, type Runner } from 'graphile-worker';
+import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
 import { crontab, taskList } from './tasks';
@@ -21,15 +22,29 @@ export function workerLogger(logger: Logger): WorkerLogger {
 }
 
 export async function startWorker(config: Pick<Config, 'worker' | 'webhooks'>, logger: Logger, ownerUrl: string): Promise<RunningWorker> {
-  const runner = await run({
-    connectionString: ownerUrl,
-    concurrency: config.worker.concurrency,
-    pollInterval: config.worker.pollIntervalMs,
-    noHandleSignals: true,
-    logger: workerLogger(logger),
-    taskList: taskList(config),
-    crontab,
-  });
+  // Our own pool, so a connection lost while idle (the database restarting or stopping first at
+  // shutdown) is logged instead of crashing the process.
+  const pool = new pg.Pool({ connectionString: ownerUrl, max: config.worker.concurrency + 2, application_name: 'nora-worker' });
+  pool.on('error', (error) => logger.warn({ err: error }, 'idle worker database connection failed'));
+  let runner: Runner;
+  try {
+    runner = await run({
+      pgPool: pool,
+      concurrency: config.worker.concurrency,
+      pollInterval: config.worker.pollIntervalMs,
+      noHandleSignals: true,
+      logger: workerLogger(logger),
+      taskList: taskList(config),
+      crontab,
+    });
+  } catch (error) {
+    await pool.end();
+    throw error;
+  }
   let stopping: Promise<void> | undefined;
-  return { runner, stop: () => (stopping ??= runner.stop()) };
+  const stop = async () => {
+    await runner.stop();
+    await pool.end();
+  };
+  return { runner, stop: () => (stopping ??= stop()) };
 }
