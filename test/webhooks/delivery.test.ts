@@ -106,7 +106,9 @@ test('a worker killed in the middle of a delivery loses no event: its jobs are i
   receiver = await startReceiver((n) => (n === 0 ? null : 204));
   const endpoint = await addEndpoint(receiver.url);
   const first = await book(db.pool, { restaurantId: r.id, startsAt: await at('19:00'), guests: 2 });
-  const child = spawn(process.execPath, [path.join('node_modules', 'tsx', 'dist', 'cli.mjs'), path.join('server', 'worker', 'main.ts')], {
+  // `npm run worker`'s entry point in this very process (tsx's loader, not its CLI, which would
+  // run the worker in a grandchild that SIGKILL does not reach).
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join('server', 'worker', 'main.ts')], {
     cwd: path.resolve(__dirname, '..', '..'),
     env: { ...process.env, DATABASE_URL: db.url, LOG_LEVEL: 'silent', WORKER_POLL_INTERVAL_MS: '100', NODE_ENV: 'development' },
     stdio: 'ignore',
@@ -117,6 +119,8 @@ test('a worker killed in the middle of a delivery loses no event: its jobs are i
   await exited;
   // While no worker runs, more happens: the events wait in PostgreSQL.
   const second = await book(db.pool, { restaurantId: r.id, startsAt: await at('21:00'), guests: 2 });
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  expect(receiver.received).toHaveLength(1);
   // graphile-worker frees a dead worker's jobs after 4 hours by itself; an operator who knows
   // the worker is dead frees them at once with force_unlock_workers.
   await db.pool.query('select graphile_worker.force_unlock_workers(array(select distinct locked_by from graphile_worker.jobs where locked_by is not null))');
