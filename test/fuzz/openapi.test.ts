@@ -97,6 +97,7 @@ beforeAll(async () => {
       guests: [2, 4],
       time: ['20:00'],
       email: ['ana@example.com'],
+      url: ['https://example.com/hooks'],
     },
   };
   // Make sure the fuzzing keys of this run are its own, however often it runs.
