@@ -26,6 +26,7 @@ export async function startWorker(config: Pick<Config, 'worker' | 'webhooks'>, l
   // shutdown) is logged instead of crashing the process.
   const pool = new pg.Pool({ connectionString: ownerUrl, max: config.worker.concurrency + 2, application_name: 'nora-worker' });
   pool.on('error', (error) => logger.warn({ err: error }, 'idle worker database connection failed'));
+  pool.on('connect', (client) => client.on('error', (error) => logger.warn({ err: error }, 'worker database connection failed while in use')));
   let runner: Runner;
   try {
     runner = await run({
