@@ -1,7 +1,7 @@
 // `npm run bench:webhooks` (not a test): webhook delivery latency under booking load. The API
 // runs as `npm start` runs it (server/main.ts, the worker inside, default WORKER_* settings) on
 // a fresh database (DATABASE_URL's server, or a throwaway embedded PostgreSQL); one endpoint on a
-// local receiver; bookings through POST /rpc/book_table at a constant rate, every fifth one
+// local receiver (NODE_ENV=production with WEBHOOK_ALLOW_PRIVATE=true); bookings through POST /rpc/book_table at a constant rate, every fifth one
 // cancelled. Latency is from the event's `timestamp` (written in the booking's transaction) to
 // the receiver having the whole request. Every delivery's signature is verified, and every event
 // must arrive exactly once. Settings: WEBHOOK_BENCH_RATE (40/s), WEBHOOK_BENCH_SECONDS (30).
@@ -53,7 +53,8 @@ async function main(): Promise<void> {
     const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
     const endpoint = (await pool.query<{ secret: string }>('select secret from booking.add_webhook_endpoint($1, $2)', [restaurantId, url])).rows[0]!;
     verify = new Webhook(endpoint.secret);
-    api = await startApiProcess({ databaseUrl: db.url, env: { RATE_LIMIT_MAX: '100000000' } });
+    // The API runs with NODE_ENV=production; the receiver is on this machine, hence the flag.
+    api = await startApiProcess({ databaseUrl: db.url, env: { RATE_LIMIT_MAX: '10000000', WEBHOOK_ALLOW_PRIVATE: 'true' } });
     const total = rate * seconds;
     const instants = await Promise.all(Array.from({ length: Math.ceil(total / 50) }, (_, d) => madridInstant(pool, d + 1, '20:00')));
     const call = (fn: string, body: object) =>
@@ -84,6 +85,7 @@ async function main(): Promise<void> {
     while (received.length < expected && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const unique = new Set(received.map((r) => r.id)).size;
+    const deliveries = (await pool.query('select status, count(*)::int as n, max(last_error) as last_error from booking.webhook_deliveries group by status')).rows;
     const result = {
       at: new Date().toISOString(),
       machine: machine(),
@@ -95,6 +97,7 @@ async function main(): Promise<void> {
       eventsReceived: received.length,
       uniqueEvents: unique,
       signaturesFailed: received.filter((r) => !r.verified).length,
+      deliveries,
       latency: percentiles(received.map((r) => r.latencyMs)),
     };
     console.log(JSON.stringify(result, null, 2));
