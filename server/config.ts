@@ -34,7 +34,7 @@ const schema = z.object({
   SHUTDOWN_TIMEOUT_MS: positiveInt(600_000).default(10_000),
   NODE_ENV: z.enum(['production', 'development', 'test']).default('development'),
   WORKER_ENABLED: flag.default(true),
-  WORKER_CONCURRENCY: positiveInt(100).default(4),
+  WORKER_CONCURRENCY: positiveInt(100).default(10),
   WORKER_POLL_INTERVAL_MS: positiveInt(600_000).default(2000),
   WEBHOOK_TIMEOUT_MS: positiveInt(600_000).default(10_000),
   WEBHOOK_ALLOW_PRIVATE: flag.default(false),
