@@ -69,7 +69,6 @@ function parseConfig(env: NodeJS.ProcessEnv) {
     rateLimit: { windowMs: c.RATE_LIMIT_WINDOW_MS, max: c.RATE_LIMIT_MAX, failedAuthMax: c.RATE_LIMIT_FAILED_AUTH_MAX, redisUrl: c.REDIS_URL },
     validateResponses: c.VALIDATE_RESPONSES,
     shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
-    production: c.NODE_ENV === 'production',
     worker: { enabled: c.WORKER_ENABLED, concurrency: c.WORKER_CONCURRENCY, pollIntervalMs: c.WORKER_POLL_INTERVAL_MS },
     // Private, loopback and link-local receivers are refused in production unless allowed.
     webhooks: { timeoutMs: c.WEBHOOK_TIMEOUT_MS, allowPrivate: c.WEBHOOK_ALLOW_PRIVATE || c.NODE_ENV !== 'production' },
