@@ -5,6 +5,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { migrate, type Settings } from 'graphile-migrate';
 import { Logger } from '@graphile/logger';
+import { runMigrations as installWorkerSchema, Logger as WorkerLogger } from 'graphile-worker';
 // graphile-migrate keeps its pool open for a moment after migrating and exits the process if
 // that pool sees an error (a database restarted or dropped right after); we close it at once.
 import { clearAllPools } from 'graphile-migrate/dist/pgReal';
@@ -21,8 +22,12 @@ export interface MigrateOptions {
 }
 
 const silent = new Logger(() => () => undefined);
+const silentWorker = new WorkerLogger(() => () => undefined);
 
 export async function migrateDatabase({ databaseUrl, apiRole, verbose }: MigrateOptions): Promise<void> {
+  // graphile-worker's own schema (graphile_worker: the job queue the webhook outbox writes to)
+  // first, so graphile_worker.add_job exists before any of our triggers calls it.
+  await installWorkerSchema({ connectionString: databaseUrl, ...(verbose ? {} : { logger: silentWorker }) });
   await migrate({
     ...gmrc,
     connectionString: databaseUrl,

@@ -442,6 +442,58 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/restaurants/{restId}/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The restaurant's webhook endpoints
+         * @description Every webhook endpoint of the restaurant, oldest first (100 at most), without their
+         *     secrets. `failing_since` is set while deliveries fail; an endpoint failing for a day is
+         *     disabled (`disabled_at`, `disabled_reason`) and receives nothing more.
+         */
+        get: operations["listWebhooks"];
+        put?: never;
+        /**
+         * Register a webhook endpoint
+         * @description Registers an http(s) URL to receive the restaurant's events (`events` left out: every
+         *     type), signed per the Standard Webhooks spec with the `secret` of the answer, which is
+         *     shown only this once. In production, a URL whose host is or resolves to a loopback,
+         *     private or link-local address is refused with 422 `webhook_address_not_allowed` (unless
+         *     the operator set `WEBHOOK_ALLOW_PRIVATE=true`). Errors: 400 not an http(s) URL, unknown
+         *     event type; 409 `too_many_webhook_endpoints` (20 per restaurant); 422 address refused or
+         *     unresolvable.
+         */
+        post: operations["createWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/restaurants/{restId}/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove a webhook endpoint
+         * @description Removes the endpoint, its secret and its pending deliveries, and answers the removed endpoint. Error 404 `webhook_endpoint_not_found`.
+         */
+        delete: operations["deleteWebhook"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/rpc/book_table": {
         parameters: {
             query?: never;
@@ -1133,6 +1185,58 @@ export interface components {
             /** @enum {string} */
             reason?: "database_unreachable" | "migrations_not_current";
         };
+        /**
+         * Format: uri
+         * @description Where events are delivered, http or https.
+         * @example https://example.com/hooks/nora
+         */
+        WebhookUrl: string;
+        /** @enum {string} */
+        WebhookEventType: "reservation.created" | "reservation.updated" | "reservation.cancelled" | "reservation.status_changed" | "hold.created" | "hold.expired" | "waitlist.offered";
+        /** @description The event types delivered to the endpoint (null, or left out, for every type). */
+        WebhookEvents: components["schemas"]["WebhookEventType"][];
+        WebhookCreate: {
+            url: components["schemas"]["WebhookUrl"];
+            events?: components["schemas"]["WebhookEvents"];
+        };
+        WebhookEndpoint: {
+            id: components["schemas"]["Id"];
+            restaurant_id: components["schemas"]["Id"];
+            url: components["schemas"]["WebhookUrl"];
+            events: components["schemas"]["WebhookEvents"] | null;
+            created_at: components["schemas"]["Instant"];
+            /** @description The first failed delivery since the last success. */
+            failing_since: components["schemas"]["Instant"] | null;
+            /** @description When the endpoint was disabled for failing a day. */
+            disabled_at: components["schemas"]["Instant"] | null;
+            disabled_reason: string | null;
+        };
+        NewWebhookEndpoint: {
+            id: components["schemas"]["Id"];
+            restaurant_id: components["schemas"]["Id"];
+            url: components["schemas"]["WebhookUrl"];
+            events: components["schemas"]["WebhookEvents"] | null;
+            /** @description The signing secret (whsec_ + base64 of the key), shown only in this answer. */
+            secret: string;
+            created_at: components["schemas"]["Instant"];
+        };
+        WebhookEnvelope: {
+            /** @constant */
+            success: true;
+            data: components["schemas"]["WebhookEndpoint"];
+        };
+        NewWebhookEnvelope: {
+            /** @constant */
+            success: true;
+            data: components["schemas"]["NewWebhookEndpoint"];
+        };
+        WebhookListEnvelope: {
+            /** @constant */
+            success: true;
+            data: {
+                webhooks: components["schemas"]["WebhookEndpoint"][];
+            };
+        };
     };
     responses: {
         /** @description The request is malformed; `message` names the field (fix it and retry). Also `22xxx`/`23514` when the database finds a value invalid. */
@@ -1457,6 +1561,8 @@ export interface components {
         Area: components["schemas"]["Area"];
         /** @description A unique string per booking attempt; a retry with the same key and body returns the original result. */
         IdempotencyKey: components["schemas"]["IdempotencyKey"];
+        /** @description The webhook endpoint's id. */
+        WebhookId: components["schemas"]["Id"];
     };
     requestBodies: never;
     headers: {
@@ -2567,6 +2673,124 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["WaitlistEntryEnvelope"];
+                };
+            };
+            400: components["responses"]["LegacyBadRequest"];
+            401: components["responses"]["LegacyUnauthorized"];
+            403: components["responses"]["LegacyForbidden"];
+            404: components["responses"]["LegacyNotFound"];
+            429: components["responses"]["LegacyTooManyRequests"];
+            500: components["responses"]["LegacyInternalError"];
+            503: components["responses"]["LegacyUnavailable"];
+            default: components["responses"]["LegacyServerError"];
+        };
+    };
+    listWebhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The restaurant's id (an API key for one restaurant may only use its own). */
+                restId: components["parameters"]["RestId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoints. */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookListEnvelope"];
+                };
+            };
+            400: components["responses"]["LegacyBadRequest"];
+            401: components["responses"]["LegacyUnauthorized"];
+            403: components["responses"]["LegacyForbidden"];
+            404: components["responses"]["LegacyNotFound"];
+            429: components["responses"]["LegacyTooManyRequests"];
+            500: components["responses"]["LegacyInternalError"];
+            503: components["responses"]["LegacyUnavailable"];
+            default: components["responses"]["LegacyServerError"];
+        };
+    };
+    createWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The restaurant's id (an API key for one restaurant may only use its own). */
+                restId: components["parameters"]["RestId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "url": "https://example.com/hooks/nora",
+                 *       "events": [
+                 *         "reservation.created",
+                 *         "reservation.cancelled"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["WebhookCreate"];
+            };
+        };
+        responses: {
+            /** @description The new endpoint, with its signing secret (shown only now). */
+            201: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NewWebhookEnvelope"];
+                };
+            };
+            400: components["responses"]["LegacyBadRequest"];
+            401: components["responses"]["LegacyUnauthorized"];
+            403: components["responses"]["LegacyForbidden"];
+            404: components["responses"]["LegacyNotFound"];
+            409: components["responses"]["LegacyConflict"];
+            413: components["responses"]["LegacyPayloadTooLarge"];
+            415: components["responses"]["LegacyUnsupportedMediaType"];
+            422: components["responses"]["LegacyUnprocessable"];
+            429: components["responses"]["LegacyTooManyRequests"];
+            500: components["responses"]["LegacyInternalError"];
+            503: components["responses"]["LegacyUnavailable"];
+            default: components["responses"]["LegacyServerError"];
+        };
+    };
+    deleteWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The restaurant's id (an API key for one restaurant may only use its own). */
+                restId: components["parameters"]["RestId"];
+                /** @description The webhook endpoint's id. */
+                id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The removed endpoint. */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEnvelope"];
                 };
             };
             400: components["responses"]["LegacyBadRequest"];

@@ -22,9 +22,10 @@ import { holdRoutes } from './routes/holds';
 import { reservationRoutes } from './routes/reservations';
 import { rpcRoutes } from './routes/rpc';
 import { waitlistRoutes } from './routes/waitlist';
+import { webhookRoutes } from './routes/webhooks';
 
 export interface AppDependencies {
-  config: Pick<Config, 'bodyLimit' | 'keyCacheTtlMs' | 'rateLimit' | 'validateResponses'>;
+  config: Pick<Config, 'bodyLimit' | 'keyCacheTtlMs' | 'rateLimit' | 'validateResponses' | 'webhooks'>;
   queries: Queries;
   logger: Logger;
   /** Applied migrations /ready expects. */
@@ -48,7 +49,15 @@ export function createApp({ config, queries, logger, committedMigrations, rateLi
   app.use(express.json({ limit: config.bodyLimit, type: 'application/json' }));
   app.use(validateAgainstSpec(config.validateResponses));
   const restaurant = '/api/restaurants/:restId';
-  app.use(restaurant, availabilityRoutes(queries), reservationRoutes(queries), clientRoutes(queries), holdRoutes(queries), waitlistRoutes(queries));
+  app.use(
+    restaurant,
+    availabilityRoutes(queries),
+    reservationRoutes(queries),
+    clientRoutes(queries),
+    holdRoutes(queries),
+    waitlistRoutes(queries),
+    webhookRoutes(queries, config.webhooks),
+  );
   app.use('/rpc', rpcRoutes(queries));
   app.use((_req, _res, next) => next(refusal(404, 'not_found', 'No such route.', 'route_not_found', 'See /openapi.yaml for the routes.')));
   const handleError: ErrorRequestHandler = (error, req, res, _next) => {

@@ -33,6 +33,12 @@ const schema = z.object({
   REDIS_URL: z.url().optional(),
   VALIDATE_RESPONSES: flag.default(false),
   SHUTDOWN_TIMEOUT_MS: positiveInt(600_000).default(10_000),
+  NODE_ENV: z.enum(['production', 'development', 'test']).default('development'),
+  WORKER_ENABLED: flag.default(true),
+  WORKER_CONCURRENCY: positiveInt(100).default(10),
+  WORKER_POLL_INTERVAL_MS: positiveInt(600_000).default(2000),
+  WEBHOOK_TIMEOUT_MS: positiveInt(600_000).default(10_000),
+  WEBHOOK_ALLOW_PRIVATE: flag.default(false),
 });
 
 export type Config = ReturnType<typeof parseConfig>;
@@ -66,6 +72,9 @@ function parseConfig(env: NodeJS.ProcessEnv) {
     rateLimit: { windowMs: c.RATE_LIMIT_WINDOW_MS, max: c.RATE_LIMIT_MAX, failedAuthMax: c.RATE_LIMIT_FAILED_AUTH_MAX, redisUrl: c.REDIS_URL },
     validateResponses: c.VALIDATE_RESPONSES,
     shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
+    worker: { enabled: c.WORKER_ENABLED, concurrency: c.WORKER_CONCURRENCY, pollIntervalMs: c.WORKER_POLL_INTERVAL_MS },
+    // Private, loopback and link-local receivers are refused in production unless allowed.
+    webhooks: { timeoutMs: c.WEBHOOK_TIMEOUT_MS, allowPrivate: c.WEBHOOK_ALLOW_PRIVATE || c.NODE_ENV !== 'production' },
   };
 }
 

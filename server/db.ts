@@ -5,6 +5,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Config } from './config';
 import { isRetryable } from './errors';
+import { webhookQueries } from './webhooks/queries';
 
 export interface Actor {
   channel: 'api' | 'rpc' | 'mcp';
@@ -141,7 +142,8 @@ const reservationFields = (r: string, start: 'starts_at' | 'date') => `
   'tables', booking.held_tables(${r}.restaurant_id, ${r}.id), 'client_id', ${r}.client_id,
   '${start}', ${r}.starts_at, 'ends_at', ${r}.ends_at, 'guests', ${r}.guests, 'status', ${r}.status,
   'hold_expires_at', ${r}.hold_expires_at, 'notes', ${r}.notes, 'created_at', ${r}.created_at, 'updated_at', ${r}.updated_at`;
-const rpcReservation = (r: string) => `json_build_object(${reservationFields(r, 'starts_at')}, 'idempotency_key', ${r}.idempotency_key)`;
+// The /rpc shape lives in SQL (webhooks carry the same document).
+const rpcReservation = (r: string) => `booking.reservation_document(${r})`;
 const legacyReservation = (r: string) => `json_build_object(${reservationFields(r, 'date')})`;
 const legacyBooking = (r: string) => `
   select json_build_object('reservation', ${legacyReservation('r')},
@@ -516,6 +518,7 @@ export function queries(db: Database) {
 
     rpcLeaveWaitlist: async (actor: Actor, a: { restaurant_id: number; waitlist_id: number }) =>
       change(actor, 'leave_waitlist', [a.restaurant_id, a.waitlist_id], entryAs),
+    ...webhookQueries(db),
 
     async appliedMigrations(): Promise<string[]> {
       const rows = await db.read<{ filename: string }>('select filename from graphile_migrate.migrations order by filename', []);

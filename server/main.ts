@@ -3,6 +3,7 @@
 import { loadConfig } from './config';
 import { createLogger } from './logger';
 import { startApi } from './server';
+import { startWorker } from './worker';
 import { openMigratedDatabase } from '../db/setup';
 import { seedDemo, rememberDemoKey, rememberedDemoKey } from '../db/seed';
 
@@ -17,14 +18,18 @@ async function main(): Promise<void> {
     await db.close();
     throw error;
   });
+  // The webhook worker in the same process (WORKER_ENABLED; `npm run worker` runs it apart).
+  const worker = config.worker.enabled ? await startWorker(config, logger, db.url) : null;
   console.log(`Database: ${db.url}`);
   console.log(`Demo API key: ${key ?? '(created at first seed; make another with select booking.create_api_key(1, $$label$$))'}`);
   console.log(`API: ${api.url}`);
   console.log(`Docs: ${api.url}/docs`);
   console.log(`MCP: ${api.url}/mcp`);
+  console.log(`Webhooks: ${worker ? `delivered by this process, ${config.worker.concurrency} at a time` : 'not delivered here (WORKER_ENABLED=false)'}`);
   const stop = async (signal: string) => {
     logger.info({ signal }, 'shutting down');
     await api.close();
+    await worker?.stop();
     await db.close();
     process.exit(0);
   };

@@ -100,6 +100,7 @@ beforeAll(async () => {
       time: ['20:00'],
       status: ['seated'],
       email: ['ana@example.com'],
+      url: ['https://example.com/hooks'],
     },
   };
   // Make sure the fuzzing keys of this run are its own, however often it runs.

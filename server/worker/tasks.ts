@@ -1,0 +1,24 @@
+// Everything graphile-worker runs, in one place: the task list (identifier → handler) and the
+// crontab of periodic tasks. To add a task, add it to `taskList`; to run one periodically, add a
+// crontab line (graphile-worker's syntax: minute hour day month weekday task ?options payload).
+import type { TaskList } from 'graphile-worker';
+import type { Config } from '../config';
+import { deliverWebhook } from '../webhooks/deliver';
+
+export function taskList(config: Pick<Config, 'webhooks'>): TaskList {
+  return {
+    // One webhook event to one endpoint; enqueued by booking_private.emit_event.
+    deliver_webhook: deliverWebhook(config.webhooks),
+    // Lapsed holds marked expired (their waitlist offers go to the next entry) and waitlist
+    // entries past their window expired. Booking never waits for it: a lapsed hold blocks
+    // nothing already.
+    expire_holds: async (_payload, helpers) => {
+      await helpers.withPgClient((client) => client.query('select booking.expire_holds()'));
+    },
+  };
+}
+
+export const crontab = [
+  // Every minute; ?max=1: after downtime, one catch-up run, not one per missed minute.
+  '* * * * * expire_holds ?max=1',
+].join('\n');
