@@ -168,6 +168,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/restaurants/{restId}/reservations/{id}/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record what happened at the door (seated, completed, no-show)
+         * @description For the host: records that the party arrived (`seated`), left (`completed`), never came
+         *     (`no_show`), or that the booking was `cancelled`. Allowed changes, exactly as
+         *     `booking.set_reservation_status` enforces them: `confirmed` to `seated`, `no_show` or
+         *     `cancelled`; `seated` to `completed`; `completed`, `no_show` and `cancelled` are final.
+         *     Asking for the current status again returns the reservation unchanged, so a retry is
+         *     safe. Each change is recorded in the reservation's history (channel `api`). Errors: 400
+         *     unknown status; 404 reservation not found; 409 `invalid_transition` with
+         *     `details.current_status` and `details.allowed` (the statuses that may follow; offer
+         *     those, or none when the visit is over).
+         */
+        post: operations["setReservationStatus"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/restaurants/{restId}/reservations/{id}/history": {
         parameters: {
             query?: never;
@@ -356,6 +384,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/rpc/set_reservation_status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record what happened at the door (booking.set_reservation_status)
+         * @description Same as `setReservationStatus`: `confirmed` to `seated`, `no_show` or `cancelled`;
+         *     `seated` to `completed`; the current status again changes nothing. Errors: 400 unknown
+         *     status; 404 reservation not found; 409 `invalid_transition` with
+         *     `details.current_status` and `details.allowed`.
+         */
+        post: operations["rpcSetReservationStatus"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/rpc/available_table_counts": {
         parameters: {
             query?: never;
@@ -473,6 +524,9 @@ export interface components {
                  * @description With `pacing_limit`
                  */
                 booked_covers?: number;
+                current_status?: components["schemas"]["ReservationStatus"];
+                /** @description With `invalid_transition`, the statuses that may follow `current_status` (empty when it is final). */
+                allowed?: components["schemas"]["ReservationStatus"][];
                 request_id?: components["schemas"]["RequestId"];
             } | string | null;
             hint: string | null;
@@ -658,6 +712,14 @@ export interface components {
         RpcCancelReservation: {
             restaurant_id: components["schemas"]["Id"];
             reservation_id: components["schemas"]["Id"];
+        };
+        StatusChange: {
+            status: components["schemas"]["ReservationStatus"];
+        };
+        RpcSetReservationStatus: {
+            restaurant_id: components["schemas"]["Id"];
+            reservation_id: components["schemas"]["Id"];
+            status: components["schemas"]["ReservationStatus"];
         };
         RpcRescheduleReservation: {
             restaurant_id: components["schemas"]["Id"];
@@ -1464,6 +1526,48 @@ export interface operations {
             default: components["responses"]["LegacyServerError"];
         };
     };
+    setReservationStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The restaurant's id (an API key for one restaurant may only use its own). */
+                restId: components["parameters"]["RestId"];
+                /** @description The reservation's id. */
+                id: components["parameters"]["ReservationId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StatusChange"];
+            };
+        };
+        responses: {
+            /** @description The reservation with its new status. */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BookingEnvelope"];
+                };
+            };
+            400: components["responses"]["LegacyBadRequest"];
+            401: components["responses"]["LegacyUnauthorized"];
+            403: components["responses"]["LegacyForbidden"];
+            404: components["responses"]["LegacyNotFound"];
+            409: components["responses"]["LegacyConflict"];
+            413: components["responses"]["LegacyPayloadTooLarge"];
+            415: components["responses"]["LegacyUnsupportedMediaType"];
+            429: components["responses"]["LegacyTooManyRequests"];
+            500: components["responses"]["LegacyInternalError"];
+            503: components["responses"]["LegacyUnavailable"];
+            default: components["responses"]["LegacyServerError"];
+        };
+    };
     getReservationHistory: {
         parameters: {
             query?: never;
@@ -1921,6 +2025,50 @@ export interface operations {
             413: components["responses"]["RpcPayloadTooLarge"];
             415: components["responses"]["RpcUnsupportedMediaType"];
             422: components["responses"]["RpcUnprocessable"];
+            429: components["responses"]["RpcTooManyRequests"];
+            500: components["responses"]["RpcInternalError"];
+            503: components["responses"]["RpcUnavailable"];
+            default: components["responses"]["RpcServerError"];
+        };
+    };
+    rpcSetReservationStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "restaurant_id": 1,
+                 *       "reservation_id": 42,
+                 *       "status": "seated"
+                 *     }
+                 */
+                "application/json": components["schemas"]["RpcSetReservationStatus"];
+            };
+        };
+        responses: {
+            /** @description The reservation with its new status. */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Reservation"];
+                };
+            };
+            400: components["responses"]["RpcBadRequest"];
+            401: components["responses"]["RpcUnauthorized"];
+            403: components["responses"]["RpcForbidden"];
+            404: components["responses"]["RpcNotFound"];
+            409: components["responses"]["RpcConflict"];
+            413: components["responses"]["RpcPayloadTooLarge"];
+            415: components["responses"]["RpcUnsupportedMediaType"];
             429: components["responses"]["RpcTooManyRequests"];
             500: components["responses"]["RpcInternalError"];
             503: components["responses"]["RpcUnavailable"];

@@ -239,6 +239,12 @@ export function queries(db: Database) {
     cancelLegacy: async (actor: Actor, restaurantId: number, id: number) =>
       change(actor, 'cancel_reservation', [restaurantId, id], legacyBooking),
 
+    setStatusLegacy: async (actor: Actor, restaurantId: number, id: number, status: string) =>
+      change(actor, 'set_reservation_status', [restaurantId, id, status], legacyBooking),
+
+    rpcSetReservationStatus: async (actor: Actor, a: { restaurant_id: number; reservation_id: number; status: string }) =>
+      change(actor, 'set_reservation_status', [a.restaurant_id, a.reservation_id, a.status], reservationAs(rpcReservation)),
+
     reservation: (restaurantId: number, id: number) =>
       one(`with r as (select * from booking.reservations where restaurant_id = $1 and id = $2) ${legacyBooking('r')}`, [restaurantId, id]),
 

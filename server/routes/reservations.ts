@@ -6,6 +6,7 @@ import { found, idOf, queryString, restaurantOf, send } from './legacy';
 
 type BookRequest = components['schemas']['LegacyBookRequest'];
 type RescheduleRequest = components['schemas']['LegacyRescheduleRequest'];
+type StatusChange = components['schemas']['StatusChange'];
 
 export function reservationRoutes(queries: Queries): Router {
   const router = Router({ mergeParams: true });
@@ -36,6 +37,11 @@ export function reservationRoutes(queries: Queries): Router {
   router.post('/reservations/:id/cancel', async (req, res) => {
     const restaurantId = restaurantOf(req, res);
     send(res, await queries.cancelLegacy(actorOf(res, 'api'), restaurantId, idOf(req)));
+  });
+
+  router.post('/reservations/:id/status', async (req, res) => {
+    const restaurantId = restaurantOf(req, res);
+    send(res, await queries.setStatusLegacy(actorOf(res, 'api'), restaurantId, idOf(req), (req.body as StatusChange).status));
   });
 
   router.get('/reservations/:id/history', async (req, res) => {
