@@ -10,6 +10,7 @@ import type { Queries } from './db';
 import { authenticate } from './auth';
 import { errorPayload, refusal, toApiError } from './errors';
 import { requestLogger } from './logger';
+import type { KeyChanges } from './key-events';
 import { validateAgainstSpec } from './openapi';
 import { limitPerApiKey } from './rate-limit';
 import { availabilityRoutes } from './routes/availability';
@@ -27,9 +28,13 @@ export interface AppDependencies {
   committedMigrations: string[];
   /** Shared rate-limit counts (Redis); in-process memory when absent. */
   rateLimitStore?: Store;
+  /** Shared failed-authentication counts per address (Redis); in-process memory when absent. */
+  failedAuthStore?: Store & { get: NonNullable<Store['get']> };
+  /** API key revocations heard from the database. */
+  keyChanges?: KeyChanges;
 }
 
-export function createApp({ config, queries, logger, committedMigrations, rateLimitStore }: AppDependencies): express.Express {
+export function createApp({ config, queries, logger, committedMigrations, rateLimitStore, failedAuthStore, keyChanges }: AppDependencies): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
@@ -38,7 +43,7 @@ export function createApp({ config, queries, logger, committedMigrations, rateLi
   app.use(requestLogger(logger));
   app.use(healthRoutes(queries, committedMigrations, logger));
   app.use(docsRoutes());
-  app.use(['/api', '/rpc'], authenticate(queries, config.keyCacheTtlMs, config.rateLimit), limitPerApiKey(config.rateLimit, rateLimitStore));
+  app.use(['/api', '/rpc'], authenticate(queries, config.keyCacheTtlMs, config.rateLimit, { keyChanges, failures: failedAuthStore }), limitPerApiKey(config.rateLimit, rateLimitStore));
   app.use(express.json({ limit: config.bodyLimit, type: 'application/json' }));
   app.use(validateAgainstSpec(config.validateResponses));
   const restaurant = '/api/restaurants/:restId';

@@ -8,6 +8,7 @@ const positiveInt = (max: number) => z.coerce.number().int().min(1).max(max);
 const schema = z.object({
   DATABASE_URL: z.url().optional(),
   API_DATABASE_URL: z.url().optional(),
+  DATABASE_LISTEN_URL: z.url().optional(),
   DATABASE_API_ROLE: z
     .string()
     .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case SQL identifier')
@@ -46,6 +47,7 @@ function parseConfig(env: NodeJS.ProcessEnv) {
   return {
     databaseUrl: c.DATABASE_URL,
     apiDatabaseUrl: c.API_DATABASE_URL,
+    listenDatabaseUrl: c.DATABASE_LISTEN_URL,
     apiRole: c.DATABASE_API_ROLE,
     dataDir: c.DATA_DIR,
     embeddedPort: c.EMBEDDED_PG_PORT,

@@ -27,6 +27,17 @@ export function apiDatabaseOptions(config: Config, ownerUrl: string | undefined,
   return { url, role: config.apiDatabaseUrl ? null : config.apiRole, pool: config.pool, logger };
 }
 
+/**
+ * The connection that LISTENs for API key changes: DATABASE_LISTEN_URL when set (needed when the
+ * pool goes through PgBouncer in transaction mode), else the pool's own server and role.
+ */
+export function listenDatabaseOptions(config: Config, ownerUrl: string | undefined): { url: string; role: string | null } {
+  if (config.listenDatabaseUrl) return { url: config.listenDatabaseUrl, role: null };
+  const url = config.apiDatabaseUrl ?? ownerUrl ?? config.databaseUrl;
+  if (!url) throw new Error('no database to connect to: set DATABASE_URL or API_DATABASE_URL');
+  return { url, role: config.apiDatabaseUrl ? null : config.apiRole };
+}
+
 export class Database {
   readonly pool: pg.Pool;
   private readonly retries: number;
