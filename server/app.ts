@@ -1,7 +1,8 @@
 // The Express application: production middleware, the contract's validation, the routes, and
 // the one error handler. Everything it talks to is passed in, so tests build it around their
 // own database.
-import express, { type ErrorRequestHandler } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import type { Store } from 'express-rate-limit';
 import type { Logger } from 'pino';
@@ -34,12 +35,34 @@ export interface AppDependencies {
   keyChanges?: KeyChanges;
 }
 
+/**
+ * helmet's headers, worked out once: with no per-request nonce they are the same for every
+ * response, so they are set from a list instead of running helmet's middlewares each time.
+ */
+function securityHeaders(): RequestHandler {
+  const headers = new Map<string, string>();
+  const recorder = {
+    setHeader: (name: string, value: string | number | readonly string[]) => headers.set(name, String(value)),
+    removeHeader: (name: string) => headers.delete(name),
+  };
+  // Plain http on a LAN address must still load the docs page's own scripts.
+  helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } })(
+    { headers: {} } as IncomingMessage,
+    recorder as unknown as ServerResponse,
+    () => undefined,
+  );
+  const list = [...headers];
+  return (_req, res, next) => {
+    for (const [name, value] of list) res.setHeader(name, value);
+    next();
+  };
+}
+
 export function createApp({ config, queries, logger, committedMigrations, rateLimitStore, failedAuthStore, keyChanges }: AppDependencies): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
-  // Plain http on a LAN address must still load the docs page's own scripts.
-  app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
+  app.use(securityHeaders());
   app.use(requestLogger(logger));
   app.use(healthRoutes(queries, committedMigrations, logger));
   app.use(docsRoutes());

@@ -22,6 +22,7 @@ const schema = z.object({
   DB_CONNECTION_TIMEOUT_MS: positiveInt(600_000).default(5000),
   DB_STATEMENT_TIMEOUT_MS: positiveInt(600_000).default(10_000),
   DB_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
+  DB_PREPARED_STATEMENTS: flag.default(true),
   API_KEY_CACHE_TTL_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
   BODY_LIMIT: z
     .string()
@@ -59,6 +60,7 @@ function parseConfig(env: NodeJS.ProcessEnv) {
       connectionTimeoutMs: c.DB_CONNECTION_TIMEOUT_MS,
       statementTimeoutMs: c.DB_STATEMENT_TIMEOUT_MS,
       retries: c.DB_RETRIES,
+      preparedStatements: c.DB_PREPARED_STATEMENTS,
     },
     keyCacheTtlMs: c.API_KEY_CACHE_TTL_MS,
     bodyLimit: c.BODY_LIMIT,

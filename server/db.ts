@@ -42,6 +42,8 @@ export class Database {
   readonly pool: pg.Pool;
   private readonly retries: number;
   private readonly logger: Logger;
+  /** Statement names by SQL text, when statements are prepared (DB_PREPARED_STATEMENTS). */
+  private readonly names: Map<string, string> | null;
 
   constructor(options: DatabaseOptions) {
     // Startup options apply before the first statement: every connection runs as the API role,
@@ -59,6 +61,7 @@ export class Database {
     });
     this.retries = options.pool.retries;
     this.logger = options.logger;
+    this.names = options.pool.preparedStatements ? new Map() : null;
     // An idle connection that dies (server restart) must not crash the process.
     this.pool.on('error', (error) => this.logger.warn({ err: error }, 'idle database connection failed'));
   }
@@ -80,8 +83,19 @@ export class Database {
     }
   }
 
+  /**
+   * Every statement the server runs is one of a few fixed texts, so each is prepared once per
+   * connection under a name: PostgreSQL then parses and plans it once, not on every call.
+   */
+  private statement(sql: string, params: unknown[]): pg.QueryConfig {
+    if (!this.names) return { text: sql, values: params };
+    let name = this.names.get(sql);
+    if (!name) this.names.set(sql, (name = `nora_${this.names.size + 1}`));
+    return { name, text: sql, values: params };
+  }
+
   async read<T = Json>(sql: string, params: unknown[]): Promise<T[]> {
-    return this.withClient(async (client) => (await client.query(sql, params)).rows as T[]);
+    return this.withClient(async (client) => (await client.query(this.statement(sql, params))).rows as T[]);
   }
 
   /**
