@@ -34,6 +34,7 @@ const schema = z.object({
   REDIS_URL: z.url().optional(),
   VALIDATE_RESPONSES: flag.default(false),
   SHUTDOWN_TIMEOUT_MS: positiveInt(600_000).default(10_000),
+  API_WORKERS: positiveInt(64).default(1),
 });
 
 export type Config = ReturnType<typeof parseConfig>;
@@ -67,6 +68,7 @@ function parseConfig(env: NodeJS.ProcessEnv) {
     rateLimit: { windowMs: c.RATE_LIMIT_WINDOW_MS, max: c.RATE_LIMIT_MAX, failedAuthMax: c.RATE_LIMIT_FAILED_AUTH_MAX, redisUrl: c.REDIS_URL },
     validateResponses: c.VALIDATE_RESPONSES,
     shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
+    workers: c.API_WORKERS,
   };
 }
 
