@@ -9,13 +9,13 @@
 // N split between them).
 //   BENCH_CONNECTIONS=8 BENCH_BOOKINGS=3000 BENCH_SECONDS=8 API_WORKERS=1 npm run bench
 // A benchmark, not a test: figures vary with the machine and whatever else runs on it.
-import { promises as fs, readdirSync, readFileSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { createBenchRestaurant, machine, madridInstant, measure, openBenchDatabase, query, summarize, type Measurement } from './support';
+import { cpuMsOfTree, createBenchRestaurant, machine, madridInstant, measure, openBenchDatabase, query, summarize, type Measurement } from './support';
 import { startApiProcess } from '../load/server-process';
 import { bookFullDay as fullDay, seededRandom as random } from './workloads';
 
@@ -64,28 +64,6 @@ interface Result extends Measurement {
   statuses: Record<string, number>;
   /** CPU the API's processes used per request (Linux's accounting, so what other processes do on the machine does not count). */
   apiCpuMsPerRequest?: number;
-}
-
-/** user + system CPU milliseconds of a process and all its descendants (Linux /proc). */
-function cpuMsOfTree(pid: number): number {
-  const stats = new Map<number, { ppid: number; ms: number }>();
-  const tick = 10; // USER_HZ is 100 on Linux
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const text = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-      stats.set(Number(entry), { ppid: Number(fields[1]), ms: (Number(fields[11]) + Number(fields[12])) * tick });
-    } catch {
-      // The process ended meanwhile.
-    }
-  }
-  const tree = new Set([pid]);
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const [child, { ppid }] of stats) if (tree.has(ppid) && !tree.has(child)) grew = tree.add(child).size > 0;
-  }
-  return [...tree].reduce((sum, p) => sum + (stats.get(p)?.ms ?? 0), 0);
 }
 
 async function bookSql(pool: pg.Pool, restaurant: string, bookings: Booking[]): Promise<Result> {

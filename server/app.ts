@@ -62,6 +62,9 @@ export function createApp({ config, queries, logger, committedMigrations, rateLi
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+  // Answers are never cached by validators (each is the database's current state): no ETag, so
+  // no hash of every body.
+  app.set('etag', false);
   app.use(securityHeaders());
   app.use(requestLogger(logger));
   app.use(healthRoutes(queries, committedMigrations, logger));
