@@ -90,7 +90,8 @@ async function measure(kind: string): Promise<string[]> {
       ['POST /reservations', { method: 'POST' as const, path: '/api/restaurants/1/reservations', headers, body: JSON.stringify({ date: '2026-12-12T19:00:00Z', guests: 2 }) }],
       ['GET /availability', { method: 'GET' as const, path: '/api/restaurants/1/availability?date=2026-12-12&guests=4', headers }],
     ] as const) {
-      await autocannon({ url: `http://127.0.0.1:${port}`, connections: CONNECTIONS, duration: 1, requests: [request] });
+      // Warm-up: the validator compiles an operation's schemas on its first request, and the JIT needs a moment.
+      await autocannon({ url: `http://127.0.0.1:${port}`, connections: CONNECTIONS, duration: 3, requests: [request] });
       const before = cpuMsOfTree(proc.pid!);
       const result = await autocannon({ url: `http://127.0.0.1:${port}`, connections: CONNECTIONS, duration: SECONDS, requests: [request] });
       const cpu = (cpuMsOfTree(proc.pid!) - before) / Math.max(1, result.requests.total);

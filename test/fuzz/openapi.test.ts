@@ -186,7 +186,8 @@ function minimal(schema: Schema): Record<string, unknown> {
   const properties = (schema.properties as Record<string, Schema>) ?? {};
   const format = (name: string) => resolve(properties[name] ?? {}).format as string | undefined;
   const object: Record<string, unknown> = {};
-  for (const name of (schema.required as string[]) ?? []) object[name] = first(name, format(name));
+  // A required field no hint covers (a status, say) gets a valid value of its own schema.
+  for (const name of (schema.required as string[]) ?? []) object[name] = known(name, format(name)) ? first(name, format(name)) : sampleOf(valueSchema(properties[name] ?? {}, resolve));
   for (const name of Object.keys(properties)) {
     if (Object.keys(object).length >= ((schema.minProperties as number) ?? 0)) break;
     if (!(name in object) && known(name, format(name))) object[name] = first(name, format(name));
