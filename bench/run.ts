@@ -135,6 +135,8 @@ async function main(): Promise<number> {
   const loadBefore = os.loadavg()[0]!.toFixed(1);
   const db = await openBenchDatabase();
   const pool = new pg.Pool({ connectionString: db.url, max: CONNECTIONS });
+  // An idle connection cut at the end (the database is dropped with force) must not end the run.
+  pool.on('error', () => undefined);
   const api = await startApiProcess({
     databaseUrl: db.url,
     env: { DB_POOL_SIZE: String(Math.ceil(CONNECTIONS / WORKERS)), API_WORKERS: String(WORKERS), RATE_LIMIT_MAX: '10000000', LOG_LEVEL: 'warn' },
