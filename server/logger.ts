@@ -41,6 +41,9 @@ export function requestLogger(logger: Logger): RequestHandler {
       configurable: true,
       enumerable: false,
       get: () => (child ??= logger.child({ req: { id, method, url } })),
+      set: (value: Logger) => {
+        child = value;
+      },
     });
     const started = Date.now();
     const ended = () => {
