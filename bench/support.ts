@@ -1,5 +1,6 @@
 // Shared by the benchmarks: a throwaway migrated database, benchmark restaurants, and a
 // closed-loop measurement of calls per second and latency percentiles.
+import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import pg from 'pg';
 import { loadConfig } from '../server/config';
@@ -144,4 +145,26 @@ export async function measure(
 
 export function machine(): { cpus: number; cpu: string; node: string } {
   return { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', node: process.version };
+}
+
+/** user + system CPU milliseconds of a process and all its descendants (Linux /proc). */
+export function cpuMsOfTree(pid: number): number {
+  const stats = new Map<number, { ppid: number; ms: number }>();
+  const tick = 10; // USER_HZ is 100 on Linux
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const text = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      stats.set(Number(entry), { ppid: Number(fields[1]), ms: (Number(fields[11]) + Number(fields[12])) * tick });
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  const tree = new Set([pid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [child, { ppid }] of stats) if (tree.has(ppid) && !tree.has(child)) grew = tree.add(child).size > 0;
+  }
+  return [...tree].reduce((sum, p) => sum + (stats.get(p)?.ms ?? 0), 0);
 }

@@ -178,11 +178,16 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Record what happened at the door (seated, completed, no-show, cancelled)
-         * @description Sets the reservation's status. Allowed: `confirmed` to `seated`, `no_show` or
-         *     `cancelled`; `seated` to `completed`. Setting the current status again changes nothing,
-         *     so a retry is safe. Errors: 404 reservation not found; 409 `invalid_transition`
-         *     (`details.from` and `details.to` say which; nothing to do).
+         * Record what happened at the door (seated, completed, no-show)
+         * @description For the host: records that the party arrived (`seated`), left (`completed`), never came
+         *     (`no_show`), or that the booking was `cancelled`. Allowed changes, exactly as
+         *     `booking.set_reservation_status` enforces them: `confirmed` to `seated`, `no_show` or
+         *     `cancelled`; `seated` to `completed`; `completed`, `no_show` and `cancelled` are final.
+         *     Asking for the current status again returns the reservation unchanged, so a retry is
+         *     safe. Each change is recorded in the reservation's history (channel `api`). Errors: 400
+         *     unknown status; 404 reservation not found; 409 `invalid_transition` with
+         *     `details.current_status` and `details.allowed` (the statuses that may follow; offer
+         *     those, or none when the visit is over).
          */
         post: operations["setReservationStatus"];
         delete?: never;
@@ -692,6 +697,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/rpc/set_reservation_status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record what happened at the door (booking.set_reservation_status)
+         * @description Same as `setReservationStatus`: `confirmed` to `seated`, `no_show` or `cancelled`;
+         *     `seated` to `completed`; the current status again changes nothing. Errors: 400 unknown
+         *     status; 404 reservation not found; 409 `invalid_transition` with
+         *     `details.current_status` and `details.allowed`.
+         */
+        post: operations["rpcSetReservationStatus"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/rpc/available_table_counts": {
         parameters: {
             query?: never;
@@ -812,6 +840,9 @@ export interface components {
                  * @description With `pacing_limit`: the covers already starting then.
                  */
                 booked_covers?: number;
+                current_status?: components["schemas"]["ReservationStatus"];
+                /** @description With `invalid_transition`, the statuses that may follow `current_status` (empty when it is final). */
+                allowed?: components["schemas"]["ReservationStatus"][];
                 /** @description The argument at fault, by its SQL parameter name (e.g. `hold_minutes`, `latest`, `phone` for `invalid_hold_minutes`, `invalid_window`, `contact_required`). */
                 field?: string;
                 /** @description With `hold_expired`: when the hold lapsed. */
@@ -975,7 +1006,12 @@ export interface components {
             combination_id?: components["schemas"]["Id"];
             area?: components["schemas"]["Area"];
         };
-        LegacyStatusRequest: {
+        StatusChange: {
+            status: components["schemas"]["ReservationStatus"];
+        };
+        RpcSetReservationStatus: {
+            restaurant_id: components["schemas"]["Id"];
+            reservation_id: components["schemas"]["Id"];
             status: components["schemas"]["ReservationStatus"];
         };
         ClientCreate: {
@@ -1990,12 +2026,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "status": "seated"
-                 *     }
-                 */
-                "application/json": components["schemas"]["LegacyStatusRequest"];
+                "application/json": components["schemas"]["StatusChange"];
             };
         };
         responses: {
@@ -3202,6 +3233,50 @@ export interface operations {
             401: components["responses"]["RpcUnauthorized"];
             403: components["responses"]["RpcForbidden"];
             404: components["responses"]["RpcNotFound"];
+            413: components["responses"]["RpcPayloadTooLarge"];
+            415: components["responses"]["RpcUnsupportedMediaType"];
+            429: components["responses"]["RpcTooManyRequests"];
+            500: components["responses"]["RpcInternalError"];
+            503: components["responses"]["RpcUnavailable"];
+            default: components["responses"]["RpcServerError"];
+        };
+    };
+    rpcSetReservationStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "restaurant_id": 1,
+                 *       "reservation_id": 42,
+                 *       "status": "seated"
+                 *     }
+                 */
+                "application/json": components["schemas"]["RpcSetReservationStatus"];
+            };
+        };
+        responses: {
+            /** @description The reservation with its new status. */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Reservation"];
+                };
+            };
+            400: components["responses"]["RpcBadRequest"];
+            401: components["responses"]["RpcUnauthorized"];
+            403: components["responses"]["RpcForbidden"];
+            404: components["responses"]["RpcNotFound"];
+            409: components["responses"]["RpcConflict"];
             413: components["responses"]["RpcPayloadTooLarge"];
             415: components["responses"]["RpcUnsupportedMediaType"];
             429: components["responses"]["RpcTooManyRequests"];

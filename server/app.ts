@@ -1,7 +1,8 @@
 // The Express application: production middleware, the contract's validation, the routes, and
 // the one error handler. Everything it talks to is passed in, so tests build it around their
 // own database.
-import express, { type ErrorRequestHandler } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import type { Store } from 'express-rate-limit';
 import type { Logger } from 'pino';
@@ -12,6 +13,7 @@ import { errorPayload, refusal, toApiError } from './errors';
 import { requestLogger } from './logger';
 import { loadCatalog } from './mcp/catalog';
 import { mcpRoutes } from './mcp/http';
+import type { KeyChanges } from './key-events';
 import { validateAgainstSpec } from './openapi';
 import { limitPerApiKey } from './rate-limit';
 import { availabilityRoutes } from './routes/availability';
@@ -32,18 +34,51 @@ export interface AppDependencies {
   committedMigrations: string[];
   /** Shared rate-limit counts (Redis); in-process memory when absent. */
   rateLimitStore?: Store;
+  /** Shared failed-authentication counts per address (Redis); in-process memory when absent. */
+  failedAuthStore?: Store & { get: NonNullable<Store['get']> };
+  /** API key revocations heard from the database. */
+  keyChanges?: KeyChanges;
 }
 
-export function createApp({ config, queries, logger, committedMigrations, rateLimitStore }: AppDependencies): express.Express {
+/**
+ * helmet's headers, worked out once: with no per-request nonce they are the same for every
+ * response, so they are set from a list instead of running helmet's middlewares each time.
+ */
+function securityHeaders(): RequestHandler {
+  const headers = new Map<string, string>();
+  const recorder = {
+    setHeader: (name: string, value: string | number | readonly string[]) => headers.set(name, String(value)),
+    removeHeader: (name: string) => headers.delete(name),
+  };
+  // Plain http on a LAN address must still load the docs page's own scripts.
+  helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } })(
+    { headers: {} } as IncomingMessage,
+    recorder as unknown as ServerResponse,
+    () => undefined,
+  );
+  const list = [...headers];
+  return (_req, res, next) => {
+    for (const [name, value] of list) res.setHeader(name, value);
+    next();
+  };
+}
+
+export function createApp({ config, queries, logger, committedMigrations, rateLimitStore, failedAuthStore, keyChanges }: AppDependencies): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
-  // Plain http on a LAN address must still load the docs page's own scripts.
-  app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
+  // Answers are never cached by validators (each is the database's current state): no ETag, so
+  // no hash of every body.
+  app.set('etag', false);
+  app.use(securityHeaders());
   app.use(requestLogger(logger));
   app.use(healthRoutes(queries, committedMigrations, logger));
   app.use(docsRoutes());
-  app.use(['/api', '/rpc', '/mcp'], authenticate(queries, config.keyCacheTtlMs, config.rateLimit), limitPerApiKey(config.rateLimit, rateLimitStore));
+  app.use(
+    ['/api', '/rpc', '/mcp'],
+    authenticate(queries, config.keyCacheTtlMs, config.rateLimit, { keyChanges, failures: failedAuthStore }),
+    limitPerApiKey(config.rateLimit, rateLimitStore),
+  );
   // JSON-RPC rather than the OpenAPI contract: its own body parsing, ahead of the contract's validator.
   app.use('/mcp', mcpRoutes(loadCatalog(), queries, config.bodyLimit));
   app.use(express.json({ limit: config.bodyLimit, type: 'application/json' }));

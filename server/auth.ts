@@ -2,9 +2,10 @@
 // for a short while in memory so a busy assistant does not pay a lookup per request.
 import { createHash } from 'node:crypto';
 import type { RequestHandler, Response } from 'express';
-import { ipKeyGenerator, MemoryStore, type Options } from 'express-rate-limit';
+import { ipKeyGenerator, MemoryStore, type Options, type Store } from 'express-rate-limit';
 import type { Actor, ApiKeyScope, Queries } from './db';
 import { ApiError, refusal } from './errors';
+import type { KeyChanges } from './key-events';
 
 const BEARER = /^Bearer +([!-~]{1,512})$/i;
 const MAX_CACHED = 10_000;
@@ -36,16 +37,35 @@ function failedAuthHeaders(limit: FailedLookupLimit, hits: number, reset: Date):
   };
 }
 
+export interface AuthenticationOptions {
+  /** Key revocations from the database: a changed key leaves the cache at once. */
+  keyChanges?: KeyChanges;
+  /** Failed lookups per address; shared between processes when it is the Redis store. */
+  failures?: Store & { get: NonNullable<Store['get']> };
+}
+
 /**
  * Resolves the key into res.locals.apiKey, or answers 401. An address that keeps presenting
  * unknown keys gets 429 instead of further lookups; only failed lookups count, so a working
  * key is never held back by them.
  */
-export function authenticate(queries: Pick<Queries, 'resolveApiKey'>, ttlMs: number, limit: FailedLookupLimit): RequestHandler {
+export function authenticate(
+  queries: Pick<Queries, 'resolveApiKey'>,
+  ttlMs: number,
+  limit: FailedLookupLimit,
+  options: AuthenticationOptions = {},
+): RequestHandler {
   // Keyed by the key's hash, so the raw key is not kept in memory longer than the request.
   const cache = new Map<string, { scope: ApiKeyScope; expires: number }>();
-  const failures = new MemoryStore();
-  failures.init({ windowMs: limit.windowMs } as Options);
+  // Bumped by every key change, so a lookup that raced a revocation is not cached.
+  let generation = 0;
+  options.keyChanges?.onChange((keyId) => {
+    generation += 1;
+    if (keyId === null) cache.clear();
+    else for (const [digest, entry] of cache) if (entry.scope.keyId === keyId) cache.delete(digest);
+  });
+  const failures = options.failures ?? new MemoryStore();
+  failures.init?.({ windowMs: limit.windowMs } as Options);
   const addressOf = (ip: string | undefined) => `ip:${ipKeyGenerator(ip ?? '')}`;
   return async (req, res, next) => {
     const match = BEARER.exec(req.headers.authorization ?? '');
@@ -61,6 +81,7 @@ export function authenticate(queries: Pick<Queries, 'resolveApiKey'>, ttlMs: num
       const address = addressOf(req.ip);
       const failed = await failures.get(address);
       if (failed && failed.totalHits >= limit.failedAuthMax) throw tooManyFailures(limit, failed.totalHits, failed.resetTime ?? new Date(now + limit.windowMs));
+      const seen = generation;
       const resolved = await queries.resolveApiKey(key);
       if (!resolved) {
         cache.delete(digest);
@@ -69,7 +90,7 @@ export function authenticate(queries: Pick<Queries, 'resolveApiKey'>, ttlMs: num
       }
       if (cache.size >= MAX_CACHED) cache.clear();
       scope = { scope: resolved, expires: now + ttlMs };
-      if (ttlMs > 0) cache.set(digest, scope);
+      if (ttlMs > 0 && seen === generation) cache.set(digest, scope);
     }
     res.locals.apiKey = scope.scope;
     next();

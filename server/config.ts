@@ -8,6 +8,7 @@ const positiveInt = (max: number) => z.coerce.number().int().min(1).max(max);
 const schema = z.object({
   DATABASE_URL: z.url().optional(),
   API_DATABASE_URL: z.url().optional(),
+  DATABASE_LISTEN_URL: z.url().optional(),
   DATABASE_API_ROLE: z
     .string()
     .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case SQL identifier')
@@ -21,6 +22,7 @@ const schema = z.object({
   DB_CONNECTION_TIMEOUT_MS: positiveInt(600_000).default(5000),
   DB_STATEMENT_TIMEOUT_MS: positiveInt(600_000).default(10_000),
   DB_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
+  DB_PREPARED_STATEMENTS: flag.default(true),
   API_KEY_CACHE_TTL_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
   NORA_API_KEY: z.string().regex(/^[!-~]{1,512}$/, 'an API key').optional(),
   BODY_LIMIT: z
@@ -39,6 +41,7 @@ const schema = z.object({
   WORKER_POLL_INTERVAL_MS: positiveInt(600_000).default(2000),
   WEBHOOK_TIMEOUT_MS: positiveInt(600_000).default(10_000),
   WEBHOOK_ALLOW_PRIVATE: flag.default(false),
+  API_WORKERS: positiveInt(64).default(1),
 });
 
 export type Config = ReturnType<typeof parseConfig>;
@@ -53,6 +56,7 @@ function parseConfig(env: NodeJS.ProcessEnv) {
   return {
     databaseUrl: c.DATABASE_URL,
     apiDatabaseUrl: c.API_DATABASE_URL,
+    listenDatabaseUrl: c.DATABASE_LISTEN_URL,
     apiRole: c.DATABASE_API_ROLE,
     dataDir: c.DATA_DIR,
     embeddedPort: c.EMBEDDED_PG_PORT,
@@ -64,6 +68,7 @@ function parseConfig(env: NodeJS.ProcessEnv) {
       connectionTimeoutMs: c.DB_CONNECTION_TIMEOUT_MS,
       statementTimeoutMs: c.DB_STATEMENT_TIMEOUT_MS,
       retries: c.DB_RETRIES,
+      preparedStatements: c.DB_PREPARED_STATEMENTS,
     },
     keyCacheTtlMs: c.API_KEY_CACHE_TTL_MS,
     /** The key `npm run mcp` (stdio) acts with. */
@@ -75,6 +80,7 @@ function parseConfig(env: NodeJS.ProcessEnv) {
     worker: { enabled: c.WORKER_ENABLED, concurrency: c.WORKER_CONCURRENCY, pollIntervalMs: c.WORKER_POLL_INTERVAL_MS },
     // Private, loopback and link-local receivers are refused in production unless allowed.
     webhooks: { timeoutMs: c.WEBHOOK_TIMEOUT_MS, allowPrivate: c.WEBHOOK_ALLOW_PRIVATE || c.NODE_ENV !== 'production' },
+    workers: c.API_WORKERS,
   };
 }
 

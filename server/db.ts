@@ -28,10 +28,23 @@ export function apiDatabaseOptions(config: Config, ownerUrl: string | undefined,
   return { url, role: config.apiDatabaseUrl ? null : config.apiRole, pool: config.pool, logger };
 }
 
+/**
+ * The connection that LISTENs for API key changes: DATABASE_LISTEN_URL when set (needed when the
+ * pool goes through PgBouncer in transaction mode), else the pool's own server and role.
+ */
+export function listenDatabaseOptions(config: Config, ownerUrl: string | undefined): { url: string; role: string | null } {
+  if (config.listenDatabaseUrl) return { url: config.listenDatabaseUrl, role: null };
+  const url = config.apiDatabaseUrl ?? ownerUrl ?? config.databaseUrl;
+  if (!url) throw new Error('no database to connect to: set DATABASE_URL or API_DATABASE_URL');
+  return { url, role: config.apiDatabaseUrl ? null : config.apiRole };
+}
+
 export class Database {
   readonly pool: pg.Pool;
   private readonly retries: number;
   private readonly logger: Logger;
+  /** Statement names by SQL text, when statements are prepared (DB_PREPARED_STATEMENTS). */
+  private readonly names: Map<string, string> | null;
 
   constructor(options: DatabaseOptions) {
     // Startup options apply before the first statement: every connection runs as the API role,
@@ -49,6 +62,7 @@ export class Database {
     });
     this.retries = options.pool.retries;
     this.logger = options.logger;
+    this.names = options.pool.preparedStatements ? new Map() : null;
     // An idle connection that dies (server restart) must not crash the process.
     this.pool.on('error', (error) => this.logger.warn({ err: error }, 'idle database connection failed'));
   }
@@ -70,8 +84,19 @@ export class Database {
     }
   }
 
+  /**
+   * Every statement the server runs is one of a few fixed texts, so each is prepared once per
+   * connection under a name: PostgreSQL then parses and plans it once, not on every call.
+   */
+  private statement(sql: string, params: unknown[]): pg.QueryConfig {
+    if (!this.names) return { text: sql, values: params };
+    let name = this.names.get(sql);
+    if (!name) this.names.set(sql, (name = `nora_${this.names.size + 1}`));
+    return { name, text: sql, values: params };
+  }
+
   async read<T = Json>(sql: string, params: unknown[]): Promise<T[]> {
-    return this.withClient(async (client) => (await client.query(sql, params)).rows as T[]);
+    return this.withClient(async (client) => (await client.query(this.statement(sql, params))).rows as T[]);
   }
 
   /**
@@ -310,6 +335,9 @@ export function queries(db: Database) {
 
     setStatusLegacy: async (actor: Actor, restaurantId: number, id: number, status: string) =>
       change(actor, 'set_reservation_status', [restaurantId, id, status], legacyBooking),
+
+    rpcSetReservationStatus: async (actor: Actor, a: { restaurant_id: number; reservation_id: number; status: string }) =>
+      change(actor, 'set_reservation_status', [a.restaurant_id, a.reservation_id, a.status], reservationAs(rpcReservation)),
 
     reservation: (restaurantId: number, id: number) =>
       one(`with r as (select * from booking.reservations where restaurant_id = $1 and id = $2) ${legacyBooking('r')}`, [restaurantId, id]),

@@ -1,9 +1,8 @@
 // Structured logs. Keys must never reach a log line, so the Authorization header is redacted
 // wherever a request is serialised.
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RequestHandler } from 'express';
 import pino, { type DestinationStream, type Logger } from 'pino';
-import { pinoHttp } from 'pino-http';
 import type { Config } from './config';
 
 export function createLogger(level: Config['logLevel'], destination?: DestinationStream): Logger {
@@ -13,25 +12,50 @@ export function createLogger(level: Config['logLevel'], destination?: Destinatio
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
 
-/** Request logging with a request id: the caller's X-Request-Id when sane, else a new one. */
-export function requestLogger(logger: Logger) {
-  return pinoHttp({
-    logger,
-    genReqId(req: IncomingMessage, res: ServerResponse) {
-      const given = req.headers['x-request-id'];
-      const id = typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : randomUUID();
-      res.setHeader('X-Request-Id', id);
-      return id;
-    },
-    // Method, path and status are what an operator needs; headers would only add noise (and
-    // bearer keys, which the redaction above keeps out should a header ever be logged).
-    serializers: {
-      req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
-      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-    },
-    customLogLevel(_req, res, error) {
-      if (error || res.statusCode >= 500) return 'error';
-      return res.statusCode >= 400 ? 'warn' : 'info';
-    },
-  });
+declare module 'node:http' {
+  interface IncomingMessage {
+    /** The request id (X-Request-Id). */
+    id: string;
+    /** A logger bound to the request: {"req":{"id","method","url"}}. */
+    log: Logger;
+  }
+}
+
+/**
+ * Request logging with a request id: the caller's X-Request-Id when sane, else a new one. One line
+ * per request when it ends (info for 2xx/3xx, warn for 4xx, error for 5xx and aborted requests),
+ * with the request's id, method and path, the status and the time taken; headers never, so no
+ * bearer key can reach a log. Nothing is serialised for a line the level leaves out: the
+ * request's child logger is made only when something logs through it.
+ */
+export function requestLogger(logger: Logger): RequestHandler {
+  return (req, res, next) => {
+    const given = req.headers['x-request-id'];
+    const id = typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : randomUUID();
+    res.setHeader('X-Request-Id', id);
+    req.id = id;
+    const method = req.method;
+    const url = req.originalUrl;
+    let child: Logger | undefined;
+    Object.defineProperty(req, 'log', {
+      configurable: true,
+      enumerable: false,
+      get: () => (child ??= logger.child({ req: { id, method, url } })),
+      set: (value: Logger) => {
+        child = value;
+      },
+    });
+    const started = Date.now();
+    const ended = () => {
+      res.off('finish', ended);
+      res.off('close', ended);
+      const aborted = !res.writableFinished;
+      const level = aborted || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info';
+      if (!logger.isLevelEnabled(level)) return;
+      req.log[level]({ res: { statusCode: res.statusCode }, responseTime: Date.now() - started }, aborted ? 'request aborted' : 'request completed');
+    };
+    res.on('finish', ended);
+    res.on('close', ended);
+    next();
+  };
 }

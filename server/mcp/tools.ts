@@ -172,7 +172,7 @@ export const TOOLS: ToolSpec[] = [
     parameters: ['restId', 'id'],
     annotations: { title: 'Record what happened at the door', readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     run: async (context, request) =>
-      context.queries.setStatusLegacy(ACTOR(context), restaurant(context, request), reservationId(request), (request.body as Schemas['LegacyStatusRequest']).status),
+      context.queries.setStatusLegacy(ACTOR(context), restaurant(context, request), reservationId(request), (request.body as Schemas['StatusChange']).status),
     summary: (result) => `Recorded ${describeBooking(result as Booking)}.`,
   },
 ];

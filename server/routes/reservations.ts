@@ -6,7 +6,7 @@ import { found, idOf, queryString, restaurantOf, send } from './legacy';
 
 type BookRequest = components['schemas']['LegacyBookRequest'];
 type RescheduleRequest = components['schemas']['LegacyRescheduleRequest'];
-type StatusRequest = components['schemas']['LegacyStatusRequest'];
+type StatusChange = components['schemas']['StatusChange'];
 
 export function reservationRoutes(queries: Queries): Router {
   const router = Router({ mergeParams: true });
@@ -41,7 +41,7 @@ export function reservationRoutes(queries: Queries): Router {
 
   router.post('/reservations/:id/status', async (req, res) => {
     const restaurantId = restaurantOf(req, res);
-    send(res, await queries.setStatusLegacy(actorOf(res, 'api'), restaurantId, idOf(req), (req.body as StatusRequest).status));
+    send(res, await queries.setStatusLegacy(actorOf(res, 'api'), restaurantId, idOf(req), (req.body as StatusChange).status));
   });
 
   router.get('/reservations/:id/history', async (req, res) => {

@@ -74,6 +74,12 @@ export function rpcRoutes(queries: Queries): Router {
     res.json(await queries.rpcRescheduleReservation(actorOf(res, 'rpc'), args));
   });
 
+  router.post('/set_reservation_status', async (req, res) => {
+    const args = req.body as Schemas['RpcSetReservationStatus'];
+    requireRestaurant(res, args.restaurant_id);
+    res.json(await queries.rpcSetReservationStatus(actorOf(res, 'rpc'), args));
+  });
+
   router.get('/available_table_counts', async (req, res) => {
     const restaurantId = requireRestaurant(res, Number(req.query.restaurant_id));
     res.json(await queries.tableCounts(restaurantId, String(req.query.day), Number(req.query.guests), queryString(req, 'area')));

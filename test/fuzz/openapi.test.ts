@@ -190,7 +190,8 @@ function minimal(schema: Schema): Record<string, unknown> {
   const properties = (schema.properties as Record<string, Schema>) ?? {};
   const format = (name: string) => resolve(properties[name] ?? {}).format as string | undefined;
   const object: Record<string, unknown> = {};
-  for (const name of (schema.required as string[]) ?? []) object[name] = first(name, format(name));
+  // A required field no hint covers (a status, say) gets a valid value of its own schema.
+  for (const name of (schema.required as string[]) ?? []) object[name] = known(name, format(name)) ? first(name, format(name)) : sampleOf(valueSchema(properties[name] ?? {}, resolve));
   // "One of these is required" (allOf: [{anyOf: [{required: [a]}, {required: [b]}]}]): the first alternative with known values.
   for (const { anyOf } of (schema.allOf as Array<{ anyOf?: Schema[] }>) ?? []) {
     const alternatives = (anyOf ?? []).map((alternative) => (alternative.required as string[]) ?? []);
