@@ -2,8 +2,8 @@
 // exactly how many more parties book_table would seat at each start, one after another.
 import fc from 'fast-check';
 import pg from 'pg';
-import { freshDatabase, type TestDatabase } from '../support/cluster';
-import { createRestaurant, localDate, localInstant, type Restaurant } from '../support/fixtures';
+import { connections, freshDatabase, type TestDatabase } from '../support/cluster';
+import { addCombination, createRestaurant, localDate, localInstant, type Restaurant } from '../support/fixtures';
 import { refusal } from '../support/sql';
 
 let db: TestDatabase;
@@ -44,31 +44,8 @@ function bookTable(on: pg.Pool | pg.PoolClient, restaurantId: string, startsAt: 
   );
 }
 
-/** Tables joined for one party, written as a DBA would: the combination and its members in one transaction. */
-async function combine(restaurantId: string, name: string, tableIds: string[], minGuests: number, capacity: number, active = true): Promise<string> {
-  const client = await db.pool.connect();
-  try {
-    await client.query('begin');
-    const { rows } = await client.query<{ id: string }>(
-      'insert into booking.table_combinations (restaurant_id, name, min_guests, capacity, active) values ($1, $2, $3, $4, $5) returning id',
-      [restaurantId, name, minGuests, capacity, active],
-    );
-    for (const tableId of tableIds) {
-      await client.query('insert into booking.table_combination_members (restaurant_id, combination_id, table_id) values ($1, $2, $3)', [
-        restaurantId,
-        rows[0]!.id,
-        tableId,
-      ]);
-    }
-    await client.query('commit');
-    return rows[0]!.id;
-  } catch (error) {
-    await client.query('rollback');
-    throw error;
-  } finally {
-    client.release();
-  }
-}
+const combine = (restaurantId: string, name: string, tableIds: string[], minGuests: number, capacity: number, active = true) =>
+  addCombination(db.pool, restaurantId, { name, tableIds, minGuests, capacity, active });
 
 /** How many times book_table seats the party at that start, one call after another, before it refuses; rolled back. */
 async function bookUntilRefused(restaurantId: string, startsAt: string, guests: number, area: string | null) {
@@ -401,14 +378,7 @@ describe('under concurrency', () => {
   let clients: pg.Client[];
 
   beforeAll(async () => {
-    clients = await Promise.all(
-      Array.from({ length: RACERS }, async () => {
-        const client = new pg.Client({ connectionString: db.url });
-        client.on('error', () => undefined);
-        await client.connect();
-        return client;
-      }),
-    );
+    clients = await connections(db.url, RACERS);
   });
   afterAll(() => Promise.all(clients.map((client) => client.end())));
 

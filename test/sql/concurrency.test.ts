@@ -1,7 +1,7 @@
 // Real parallel connections racing through book_table: exactly min(N, K) bookings, no overlap,
 // and no deadlock or serialization failure ever reaching the caller.
 import pg from 'pg';
-import { freshDatabase, type TestDatabase } from '../support/cluster';
+import { connections, freshDatabase, type TestDatabase } from '../support/cluster';
 import { createRestaurant, localDate, localInstant, type Restaurant } from '../support/fixtures';
 import { refusal } from '../support/sql';
 import { overlappingPairs } from '../../load/verify';
@@ -19,14 +19,7 @@ beforeAll(async () => {
     tables: [[2, 1], [2, 1], [2, 1], [4, 1], [4, 2], [4, 2], [6, 2], [6, 3], [8, 4]],
   });
   day = await localDate(db.pool, r.timezone, 4);
-  clients = await Promise.all(
-    Array.from({ length: RACERS }, async () => {
-      const client = new pg.Client({ connectionString: db.url });
-      client.on('error', () => undefined);
-      await client.connect();
-      return client;
-    }),
-  );
+  clients = await connections(db.url, RACERS);
 });
 afterAll(async () => {
   await Promise.all(clients.map((client) => client.end()));

@@ -2,7 +2,7 @@
 // its max_covers, for book_table and reschedule_reservation, under real concurrency too; and
 // available_table_counts shows what pacing leaves.
 import pg from 'pg';
-import { freshDatabase, type TestDatabase } from '../support/cluster';
+import { connections, freshDatabase, type TestDatabase } from '../support/cluster';
 import { createRestaurant, localDate, localInstant, type Restaurant } from '../support/fixtures';
 import { book, refusal, type Booking } from '../support/sql';
 
@@ -270,14 +270,7 @@ describe('under concurrency', () => {
   let clients: pg.Client[];
 
   beforeAll(async () => {
-    clients = await Promise.all(
-      Array.from({ length: RACERS }, async () => {
-        const client = new pg.Client({ connectionString: db.url });
-        client.on('error', () => undefined);
-        await client.connect();
-        return client;
-      }),
-    );
+    clients = await connections(db.url, RACERS);
   });
   afterAll(() => Promise.all(clients.map((client) => client.end())));
 

@@ -1,7 +1,7 @@
 // Seating as a dining room does it, called as a DBA would: combinations of tables guarded per
 // table for any writer, the order book_table seats a party in, areas, and opening periods.
 import pg from 'pg';
-import { freshDatabase, type TestDatabase } from '../support/cluster';
+import { connections, freshDatabase, type TestDatabase } from '../support/cluster';
 import { addCombination, createRestaurant, localDate, localInstant, type Restaurant } from '../support/fixtures';
 import { book, refusal } from '../support/sql';
 
@@ -290,14 +290,7 @@ describe('opening_hours', () => {
 
 describe('concurrency with combinations', () => {
   test('parties racing for overlapping combinations get exactly as many as available counts, with no table held twice', async () => {
-    const racers = await Promise.all(
-      Array.from({ length: 12 }, async () => {
-        const client = new pg.Client({ connectionString: db.url });
-        client.on('error', () => undefined);
-        await client.connect();
-        return client;
-      }),
-    );
+    const racers = await connections(db.url, 12);
     try {
       const startsAt = await at('21:00');
       const outcomes = await Promise.all(

@@ -2,7 +2,7 @@
 // entry that fits, as a hold, in the same transaction; offers lapse to the next entry; and
 // racing cancellations and bookings never offer one table twice nor leave one unoffered.
 import pg from 'pg';
-import { freshDatabase, type TestDatabase } from '../support/cluster';
+import { connections, freshDatabase, type TestDatabase } from '../support/cluster';
 import { createRestaurant, localDate, localInstant, type Restaurant } from '../support/fixtures';
 import { book, refusal } from '../support/sql';
 import { overlappingPairs } from '../../load/verify';
@@ -165,14 +165,7 @@ describe('a freed table', () => {
 
 describe('racing', () => {
   test('two cancellations and a booking never offer one table twice nor leave a freed table unoffered, 20 times over', async () => {
-    const racers = await Promise.all(
-      Array.from({ length: 3 }, async () => {
-        const client = new pg.Client({ connectionString: db.url });
-        client.on('error', () => undefined);
-        await client.connect();
-        return client;
-      }),
-    );
+    const racers = await connections(db.url, 3);
     try {
       const problems: string[] = [];
       for (let round = 0; round < 20; round++) {

@@ -52,3 +52,15 @@ export async function freshDatabase(): Promise<TestDatabase> {
     },
   };
 }
+
+/** `count` connections of their own to a database, for racing real transactions in parallel. */
+export async function connections(url: string, count: number): Promise<pg.Client[]> {
+  return Promise.all(
+    Array.from({ length: count }, async () => {
+      const client = new pg.Client({ connectionString: url });
+      client.on('error', () => undefined);
+      await client.connect();
+      return client;
+    }),
+  );
+}
