@@ -49,9 +49,17 @@ export class Metrics {
   private finished: number | null = null;
   /** Iterations an arrival-rate run could not start because every VU was busy. */
   dropped = 0;
+  /** Durations that are not one request each (k6's custom Trend metrics), by name. */
+  readonly trends = new Map<string, number[]>();
 
   add(op: string, status: number, ms: number): void {
     this.samples.push({ op, status, ms, at: performance.now() });
+  }
+
+  trend(name: string, ms: number): void {
+    const values = this.trends.get(name) ?? [];
+    values.push(ms);
+    this.trends.set(name, values);
   }
 
   finish(): void {
@@ -111,6 +119,9 @@ export function printScenario(title: string, description: string, metrics: Metri
   lines.push(`    ${dots('status')} ${formatStatuses(metrics.statusCounts())}`);
   for (const op of metrics.ops()) {
     lines.push(`    ${dots(`  { op:${op} }`)} ${formatStatuses(metrics.statusCounts(op))}`);
+  }
+  for (const [name, values] of [...metrics.trends].sort(([a], [b]) => a.localeCompare(b))) {
+    lines.push(`    ${dots(name)} ${formatLatency(summarise(values))} (${values.length})`);
   }
   if (metrics.dropped) lines.push(`    ${dots('dropped_iterations')} ${metrics.dropped}`);
   lines.push('');

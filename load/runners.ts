@@ -2,7 +2,8 @@
 // k6 scripts in load/k6 are the same scenarios for k6 users.
 import { randomUUID } from 'node:crypto';
 import autocannon from 'autocannon';
-import { pickOperation, routes, type Scenarios, type Target } from './scenario-types';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pickHoldOutcome, pickOperation, routes, waitlistWindow, type Scenarios, type Target } from './scenario-types';
 import { constantArrivalRate, request } from './engine';
 import { Metrics, type Threshold } from './metrics';
 import type { Ledger } from './ledger';
@@ -119,8 +120,38 @@ export async function runMixed(
   const mixed = scenarios.mixed;
   const { id: restaurantId, apiKey } = target.mixed;
   const metrics = new Metrics();
-  const held: string[] = [];
+  // Bookings the assistant made (directly or by confirming a hold) and may cancel or reschedule.
+  const mine: string[] = [];
   const timeoutMs = options.timeoutMs ?? 15000;
+
+  /**
+   * A hold, the guest's thinking time, then their answer: confirm (the hold becomes one of the
+   * assistant's bookings), release, or nothing at all (a short hold left to lapse). The time the
+   * two requests of a hold → confirm took, thinking excluded, is the `hold_to_confirm` trend.
+   */
+  async function holdThenDecide(guests: number): Promise<void> {
+    const intent = pickHoldOutcome(mixed.holds.outcomes, Math.random());
+    const key = `mixed-hold-${randomUUID()}`;
+    const minutes = intent === 'lapse' ? mixed.holds.lapseHoldMinutes : mixed.holds.holdMinutes;
+    const body = { date: randomItem(target.mixed.bookable), guests, hold_minutes: minutes };
+    const held = await request(baseUrl, 'POST', routes.holds(restaurantId), { apiKey, idempotencyKey: key, body, timeoutMs });
+    metrics.add('hold', held.status, held.ms);
+    const hold = ledger.held(restaurantId, key, held.status, held.body, intent);
+    if (!hold || intent === 'lapse') return;
+    await sleep(randomInt(mixed.holds.decideMs[0], mixed.holds.decideMs[1]));
+    if (intent === 'confirm') {
+      const r = await request(baseUrl, 'POST', routes.confirmHold(restaurantId, hold.id), { apiKey, timeoutMs });
+      metrics.add('confirm', r.status, r.ms);
+      if (r.status === 200) metrics.trend('hold_to_confirm', held.ms + r.ms);
+      const booking = ledger.confirmed(hold.id, r.status, r.body);
+      if (booking) mine.push(booking.id);
+    } else {
+      const r = await request(baseUrl, 'DELETE', routes.hold(restaurantId, hold.id), { apiKey, timeoutMs });
+      metrics.add('release', r.status, r.ms);
+      ledger.released(hold.id, r.status, r.body);
+    }
+  }
+
   const { dropped } = await constantArrivalRate({
     ratePerSecond: options.ratePerSecond ?? mixed.ratePerSecond,
     durationMs: (options.durationSeconds ?? mixed.durationSeconds) * 1000,
@@ -128,7 +159,7 @@ export async function runMixed(
     stop: options.stop,
     iteration: async () => {
       let op = pickOperation(mixed.mix, Math.random());
-      if ((op === 'cancel' || op === 'reschedule') && held.length === 0) op = 'book';
+      if ((op === 'cancel' || op === 'reschedule') && mine.length === 0) op = 'book';
       const guests = randomInt(mixed.guests[0], mixed.guests[1]);
       if (op === 'availability') {
         const path = routes.availability(restaurantId, randomItem(target.mixed.days), guests);
@@ -141,14 +172,26 @@ export async function runMixed(
         const r = await request(baseUrl, 'POST', routes.reservations(restaurantId), { apiKey, idempotencyKey: key, body, timeoutMs });
         metrics.add(op, r.status, r.ms);
         const booking = ledger.booked(restaurantId, key, r.status, r.body, body);
-        if (booking && r.status === 201) held.push(booking.id);
+        if (booking && r.status === 201) mine.push(booking.id);
+      } else if (op === 'hold') {
+        await holdThenDecide(guests);
+      } else if (op === 'waitlist') {
+        const body = {
+          guests,
+          ...waitlistWindow(randomItem(target.mixed.bookable), mixed.waitlist.windowMinutes),
+          name: 'Load guest',
+          phone: `+34 600 ${String(randomInt(0, 999999)).padStart(6, '0')}`,
+        };
+        const r = await request(baseUrl, 'POST', routes.waitlist(restaurantId), { apiKey, body, timeoutMs });
+        metrics.add(op, r.status, r.ms);
+        ledger.waited(restaurantId, r.status, r.body);
       } else if (op === 'cancel') {
-        const id = held.splice(randomInt(0, held.length - 1), 1)[0]!;
+        const id = mine.splice(randomInt(0, mine.length - 1), 1)[0]!;
         const r = await request(baseUrl, 'POST', routes.cancel(restaurantId, id), { apiKey, timeoutMs });
         metrics.add(op, r.status, r.ms);
         ledger.cancelled(id, r.status);
       } else {
-        const id = randomItem(held);
+        const id = randomItem(mine);
         const r = await request(baseUrl, 'PATCH', routes.reservation(restaurantId, id), {
           apiKey,
           body: { date: randomItem(target.mixed.bookable) },
@@ -159,6 +202,7 @@ export async function runMixed(
       }
     },
   });
+
   metrics.finish();
   metrics.dropped = dropped;
   const latency = metrics.latency();
@@ -172,7 +216,7 @@ export async function runMixed(
       actual: `p(95)=${availability.p95.toFixed(1)}ms`,
     },
     {
-      name: `unexpected status rate<=${mixed.thresholds.maxUnexpectedRate} (409 on book/reschedule is expected)`,
+      name: `unexpected status rate<=${mixed.thresholds.maxUnexpectedRate} (409 on book/hold/confirm/reschedule is expected)`,
       ok: unexpected / Math.max(1, metrics.samples.length) <= mixed.thresholds.maxUnexpectedRate,
       actual: `${unexpected}/${metrics.samples.length}`,
     },
@@ -183,7 +227,8 @@ export async function runMixed(
 /**
  * A few harmless requests before measuring, so that the first measured seconds do not pay for
  * the server's cold start (lazily compiled request validators, new pool connections, JIT).
- * Nothing here writes: availability reads, and bookings, reschedules and cancels the API refuses.
+ * Nothing here writes: availability reads, and bookings, reschedules, cancels, holds, confirmations,
+ * releases and waitlist joins the API refuses.
  */
 export async function warmUp(baseUrl: string, target: Target, rounds = 5): Promise<void> {
   const { id, apiKey } = target.mixed;
@@ -194,6 +239,10 @@ export async function warmUp(baseUrl: string, target: Target, rounds = 5): Promi
       request(baseUrl, 'POST', routes.reservations(target.storm.id), { apiKey: target.storm.apiKey, body: { guests: 2 } }),
       request(baseUrl, 'PATCH', routes.reservation(id, '1'), { apiKey, body: { guests: 0 } }),
       request(baseUrl, 'POST', routes.cancel(id, String(Number.MAX_SAFE_INTEGER)), { apiKey }),
+      request(baseUrl, 'POST', routes.holds(id), { apiKey, body: { date: 'not a date', guests: 0 } }),
+      request(baseUrl, 'POST', routes.confirmHold(id, String(Number.MAX_SAFE_INTEGER)), { apiKey }),
+      request(baseUrl, 'DELETE', routes.hold(id, String(Number.MAX_SAFE_INTEGER)), { apiKey }),
+      request(baseUrl, 'POST', routes.waitlist(id), { apiKey, body: { guests: 0 } }),
     ]);
   }
 }

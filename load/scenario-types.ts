@@ -11,7 +11,18 @@ export interface RestaurantScenario {
   tables: TableSpec[];
 }
 
-export type MixedOperation = 'availability' | 'book' | 'cancel' | 'reschedule';
+/** What one arrival of the mixed scenario does (the keys of `mixed.mix`). */
+export type MixedOperation = 'availability' | 'book' | 'hold' | 'cancel' | 'reschedule' | 'waitlist';
+/** The requests the mixed scenario makes, by operation tag: a `hold` arrival may go on to `confirm` or `release`. */
+export type MixedRequest = MixedOperation | 'confirm' | 'release';
+/** What the guest does with a hold: says yes (confirm), says no (release), or never calls back (lapse). */
+export type HoldOutcome = 'confirm' | 'release' | 'lapse';
+
+/**
+ * The share of each operation. `hold` and `waitlist` may be left out (0): the fault tests pass
+ * their own booking-heavy mix of the four original operations.
+ */
+export type MixedMix = Record<'availability' | 'book' | 'cancel' | 'reschedule', number> & Partial<Record<'hold' | 'waitlist', number>>;
 
 export interface Scenarios {
   restaurants: { storm: RestaurantScenario; mixed: RestaurantScenario };
@@ -30,13 +41,25 @@ export interface Scenarios {
     durationSeconds: number;
     preAllocatedVUs: number;
     maxVUs: number;
-    mix: Record<MixedOperation, number>;
+    mix: MixedMix;
+    /** What happens to a `hold` arrival's hold (shares summing to 1), and how long holds last. */
+    holds: {
+      outcomes: Record<HoldOutcome, number>;
+      /** hold_minutes of a hold the guest will confirm or release. */
+      holdMinutes: number;
+      /** hold_minutes of a hold nobody will confirm: it lapses during the run. */
+      lapseHoldMinutes: number;
+      /** The guest's thinking time between the hold and the answer, [min, max] ms. */
+      decideMs: [min: number, max: number];
+    };
+    /** A `waitlist` arrival: a party waiting for a start within ± windowMinutes of a bookable time. */
+    waitlist: { windowMinutes: number };
     days: number;
     firstDayOffset: number;
     bookingTimes: { from: string; to: string };
     guests: [min: number, max: number];
     thresholds: { p95Ms: number; availabilityP95Ms: number; maxUnexpectedRate: number };
-    expectedStatuses: Record<MixedOperation, number[]>;
+    expectedStatuses: Record<MixedRequest, number[]>;
   };
 }
 
@@ -61,14 +84,32 @@ export interface Target {
   };
 }
 
+export const mixedOperations: readonly MixedOperation[] = ['availability', 'book', 'hold', 'cancel', 'reschedule', 'waitlist'];
+
 /** Picks an operation for a random number in [0, 1) according to the mix. */
-export function pickOperation(mix: Record<MixedOperation, number>, random: number): MixedOperation {
+export function pickOperation(mix: MixedMix, random: number): MixedOperation {
   let threshold = 0;
-  for (const operation of ['availability', 'book', 'cancel', 'reschedule'] as const) {
-    threshold += mix[operation];
+  for (const operation of mixedOperations) {
+    threshold += mix[operation] ?? 0;
     if (random < threshold) return operation;
   }
   return 'availability';
+}
+
+/** Picks what the guest does with a hold, for a random number in [0, 1). */
+export function pickHoldOutcome(outcomes: Record<HoldOutcome, number>, random: number): HoldOutcome {
+  let threshold = 0;
+  for (const outcome of ['confirm', 'release', 'lapse'] as const) {
+    threshold += outcomes[outcome];
+    if (random < threshold) return outcome;
+  }
+  return 'confirm';
+}
+
+/** A waitlist window: every start within ± minutes of `around` (an instant, ISO 8601). */
+export function waitlistWindow(around: string, minutes: number): { earliest: string; latest: string } {
+  const at = Date.parse(around);
+  return { earliest: new Date(at - minutes * 60000).toISOString(), latest: new Date(at + minutes * 60000).toISOString() };
 }
 
 /** Where each operation of the API lives; the k6 scripts and the driver build requests alike. */
@@ -78,4 +119,8 @@ export const routes = {
   reservations: (restaurantId: string) => `/api/restaurants/${restaurantId}/reservations`,
   reservation: (restaurantId: string, id: string) => `/api/restaurants/${restaurantId}/reservations/${id}`,
   cancel: (restaurantId: string, id: string) => `/api/restaurants/${restaurantId}/reservations/${id}/cancel`,
+  holds: (restaurantId: string) => `/api/restaurants/${restaurantId}/holds`,
+  hold: (restaurantId: string, id: string) => `/api/restaurants/${restaurantId}/holds/${id}`,
+  confirmHold: (restaurantId: string, id: string) => `/api/restaurants/${restaurantId}/holds/${id}/confirm`,
+  waitlist: (restaurantId: string) => `/api/restaurants/${restaurantId}/waitlist`,
 } as const;
