@@ -5,8 +5,22 @@ import type { RequestHandler } from 'express';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { Config } from './config';
 
+/**
+ * An error as a log line shows it: its class, message, SQLSTATE and stack. Never its other
+ * properties: node-postgres hangs the whole client (connection parameters included) on some.
+ */
+export function errorForLog(error: unknown): Record<string, unknown> {
+  if (!(error instanceof Error)) return { message: String(error) };
+  const code = (error as { code?: unknown }).code;
+  return { type: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}), stack: error.stack };
+}
+
 export function createLogger(level: Config['logLevel'], destination?: DestinationStream): Logger {
-  const options = { level, redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], censor: '[redacted]' } };
+  const options = {
+    level,
+    redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], censor: '[redacted]' },
+    serializers: { err: errorForLog },
+  };
   return destination ? pino(options, destination) : pino(options);
 }
 
