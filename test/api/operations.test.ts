@@ -13,7 +13,7 @@ import { loadConfig } from '../../server/config';
 import { toApiError } from '../../server/errors';
 import { committedMigrations } from '../../db/migrate';
 import { specPath } from '../../server/openapi';
-import { hasBrowser, renderedDom } from '../support/browser';
+import { browserTest, renderedDom } from '../support/browser';
 import { client, startTestApi, testConfig, tenant, type ApiUnderTest } from './support';
 
 let db: TestDatabase;
@@ -80,7 +80,7 @@ test('/openapi.yaml serves the contract and /docs the interactive page pointing 
   await request(t.server).get('/docs/swagger-ui-bundle.js').expect(200);
 });
 
-(hasBrowser ? test : test.skip)('/docs renders every path of openapi.yaml in headless Chromium', async () => {
+browserTest('/docs renders every path of openapi.yaml in headless Chromium', async () => {
   const dom = await renderedDom(`${t.url}/docs/`);
   const spec = YAML.parse(readFileSync(specPath, 'utf8')) as { info: { title: string }; paths: Record<string, unknown> };
   expect(dom).toContain(spec.info.title);

@@ -9,6 +9,16 @@ const CHROMIUM = '/usr/bin/chromium';
 
 export const hasBrowser = existsSync(CHROMIUM);
 
+/** Says, in the test output, that a browser test is skipped and why (never silently). */
+export function browserTest(name: string, body: () => Promise<void>): void {
+  if (hasBrowser) {
+    test(name, body);
+    return;
+  }
+  console.warn(`SKIPPED "${name}": ${CHROMIUM} is not installed (Debian's chromium package; .ci/run installs it as root).`);
+  test.skip(`${name} (skipped: no ${CHROMIUM})`, body);
+}
+
 export function renderedDom(url: string): Promise<string> {
   const profile = mkdtempSync(path.join(os.tmpdir(), 'nora-chromium-'));
   // The flags keep Chromium from reaching for the network, which these machines do not have.
