@@ -26,10 +26,24 @@ async function everything(): Promise<number> {
 const booking = () => `/api/restaurants/${bistro.id}/reservations`;
 const long = (n: number) => 'x'.repeat(n);
 
-type Case = { name: string; method?: 'post' | 'get' | 'patch' | 'put'; path?: () => string; body?: unknown; raw?: string; type?: string; status: number; field?: string };
+type Case = {
+  name: string;
+  method?: 'post' | 'get' | 'patch' | 'put';
+  path?: () => string;
+  body?: unknown;
+  raw?: string;
+  type?: string;
+  status: number;
+  field?: string;
+  /** [code, details.reason] when not the HTTP layer's own for the status (invalid_request, payload_too_large, unsupported_media_type). */
+  refusal?: [string, string];
+};
+
+const HTTP_LAYER: Record<number, string> = { 400: 'invalid_request', 413: 'payload_too_large', 415: 'unsupported_media_type' };
+const expectedRefusal = (c: Case): [string, string] => c.refusal ?? [HTTP_LAYER[c.status]!, HTTP_LAYER[c.status]!];
 
 const cases = (): Case[] => [
-  { name: 'malformed JSON', raw: '{"date": "2026-', type: 'application/json', status: 400 },
+  { name: 'malformed JSON', raw: '{"date": "2026-', type: 'application/json', status: 400, refusal: ['invalid_json', 'invalid_json'] },
   { name: 'wrong content type', raw: 'date=2026-12-12&guests=2', type: 'application/x-www-form-urlencoded', status: 415 },
   { name: 'text body', raw: 'hello', type: 'text/plain', status: 415 },
   { name: 'body over the size limit', body: { date: slot, guests: 2, notes: long(40_000) }, status: 413 },
@@ -49,9 +63,9 @@ const cases = (): Case[] => [
   { name: 'time without offset', body: { date: slot.replace(/\.\d+Z$|Z$/, ''), guests: 2 }, status: 400, field: 'date' },
   { name: 'date only', body: { date: slot.slice(0, 10), guests: 2 }, status: 400, field: 'date' },
   { name: 'year 10000', body: { date: '10000-01-01T20:00:00Z', guests: 2 }, status: 400, field: 'date' },
-  { name: 'far past', body: { date: '1900-01-01T20:00:00Z', guests: 2 }, status: 422 },
-  { name: 'far future', body: { date: '9999-12-31T20:00:00Z', guests: 2 }, status: 422 },
-  { name: 'off-grid time', body: { date: slot.replace(':00:00', ':07:00'), guests: 2 }, status: 422 },
+  { name: 'far past', body: { date: '1900-01-01T20:00:00Z', guests: 2 }, status: 422, refusal: ['PT422', 'in_past'] },
+  { name: 'far future', body: { date: '9999-12-31T20:00:00Z', guests: 2 }, status: 422, refusal: ['PT422', 'beyond_horizon'] },
+  { name: 'off-grid time', body: { date: slot.replace(':00:00', ':07:00'), guests: 2 }, status: 422, refusal: ['PT422', 'off_grid'] },
   { name: 'SQL in the date', body: { date: "2026-12-12'; drop table booking.reservations; --", guests: 2 }, status: 400, field: 'date' },
   { name: 'SQL in an e-mail', body: { date: slot, guests: 2, client: { email: "a@b.com'; delete from booking.clients; --" } }, status: 400, field: 'email' },
   { name: 'non-ASCII e-mail', body: { date: slot, guests: 2, client: { email: 'josé@ejemplo.es' } }, status: 400, field: 'email' },
@@ -60,15 +74,15 @@ const cases = (): Case[] => [
   { name: 'phone with letters', body: { date: slot, guests: 2, client: { email: 'a@example.com', phone: 'call me' } }, status: 400, field: 'phone' },
   { name: 'very long notes', body: { date: slot, guests: 2, notes: long(2001) }, status: 400, field: 'notes' },
   { name: 'client and client_id together', body: { date: slot, guests: 2, client_id: 1, client: { email: 'a@example.com' } }, status: 400 },
-  { name: 'client id that does not exist', body: { date: slot, guests: 2, client_id: 424242 }, status: 404 },
-  { name: 'table id that does not exist', body: { date: slot, guests: 2, table_id: 424242 }, status: 404 },
+  { name: 'client id that does not exist', body: { date: slot, guests: 2, client_id: 424242 }, status: 404, refusal: ['PT404', 'client_not_found'] },
+  { name: 'table id that does not exist', body: { date: slot, guests: 2, table_id: 424242 }, status: 404, refusal: ['PT404', 'table_not_found'] },
   { name: 'restaurant id not a number', path: () => '/api/restaurants/abc/reservations', body: { date: slot, guests: 2 }, status: 400, field: 'restId' },
   { name: 'restaurant id with SQL', path: () => '/api/restaurants/1;drop%20table%20x/reservations', body: { date: slot, guests: 2 }, status: 400, field: 'restId' },
   { name: 'restaurant id 0', path: () => '/api/restaurants/0/reservations', body: { date: slot, guests: 2 }, status: 400, field: 'restId' },
   { name: 'reservation id not a number', method: 'patch', path: () => `${booking()}/abc`, body: { guests: 2 }, status: 400, field: 'id' },
   { name: 'empty reschedule', method: 'patch', path: () => `${booking()}/${reservationId}`, body: {}, status: 400 },
   { name: 'reschedule to guests 21', method: 'patch', path: () => `${booking()}/${reservationId}`, body: { guests: 21 }, status: 400, field: 'guests' },
-  { name: 'reschedule of a reservation that does not exist', method: 'patch', path: () => `${booking()}/424242`, body: { guests: 3 }, status: 404 },
+  { name: 'reschedule of a reservation that does not exist', method: 'patch', path: () => `${booking()}/424242`, body: { guests: 3 }, status: 404, refusal: ['PT404', 'reservation_not_found'] },
   { name: 'overlong Idempotency-Key', status: 400, body: { date: slot, guests: 2 }, field: 'idempotency-key' },
   { name: 'availability with an impossible day', method: 'get', path: () => `/api/restaurants/${bistro.id}/availability?date=2026-02-30&guests=2`, status: 400, field: 'date' },
   { name: 'availability without guests', method: 'get', path: () => `/api/restaurants/${bistro.id}/availability?date=${bistro.day}`, status: 400, field: 'guests' },
@@ -85,8 +99,8 @@ const cases = (): Case[] => [
   { name: 'rpc with guests 0', path: () => '/rpc/book_table', body: { restaurant_id: bistro?.id, starts_at: slot, guests: 0 }, status: 400, field: 'guests' },
   { name: 'rpc upsert with a non-ASCII e-mail', path: () => '/rpc/upsert_client', body: { restaurant_id: bistro?.id, email: 'zoë@example.com' }, status: 400, field: 'email' },
   { name: 'rpc counts with an impossible day', method: 'get', path: () => `/rpc/available_table_counts?restaurant_id=${bistro.id}&day=2026-13-01&guests=2`, status: 400, field: 'day' },
-  { name: 'rpc malformed JSON', path: () => '/rpc/cancel_reservation', raw: '{"restaurant_id":', type: 'application/json', status: 400 },
-  { name: 'unknown route', method: 'get', path: () => '/api/restaurants/1/menu', status: 404 },
+  { name: 'rpc malformed JSON', path: () => '/rpc/cancel_reservation', raw: '{"restaurant_id":', type: 'application/json', status: 400, refusal: ['invalid_json', 'invalid_json'] },
+  { name: 'unknown route', method: 'get', path: () => '/api/restaurants/1/menu', status: 404, refusal: ['not_found', 'route_not_found'] },
 ];
 
 test.each(cases().map((c) => [c.name, c] as const))('%s → clear 4xx, nothing written', async (_name, template) => {
@@ -98,7 +112,12 @@ test.each(cases().map((c) => [c.name, c] as const))('%s → clear 4xx, nothing w
   else if (c.body !== undefined) req = req.send(c.body as object);
   const res = await req;
   expect(res.status).toBe(c.status);
-  const error = (c.path ?? booking)().startsWith('/rpc/') ? res.body : res.body.error;
+  // The exact shape: /rpc answers the error body itself, /api wraps it in the legacy envelope.
+  const legacy = !(c.path ?? booking)().startsWith('/rpc/');
+  expect(Object.keys(res.body).sort()).toEqual(legacy ? ['error', 'success'] : ['code', 'details', 'hint', 'message']);
+  const error = legacy ? res.body.error : res.body;
+  if (legacy) expect([res.body.success, Object.keys(error).sort()]).toEqual([false, ['code', 'details', 'hint', 'message']]);
+  expect([error.code, error.details.reason]).toEqual(expectedRefusal(c));
   expect(error.message).toEqual(expect.any(String));
   if (c.field) expect(error.message.toLowerCase()).toContain(c.field.toLowerCase());
   expect(await everything()).toBe(written);

@@ -10,6 +10,10 @@ afterAll(() => t.close());
 
 const base = () => `/api/restaurants/${bistro.id}`;
 
+type Alternative = { starts_at: string; local_time: string; tables_available: number };
+/** Alternatives with their instants as ISO strings (the API writes them with an offset). */
+const instants = (alternatives: Alternative[]) => alternatives.map((a) => ({ ...a, starts_at: new Date(a.starts_at).toISOString() }));
+
 test('availability lists the day, the free times, and the count at a requested time', async () => {
   const res = await t.api.get(`${base()}/availability?date=${bistro.day}&guests=4&time=20:00`, bistro.key).expect(200);
   expect(res.body.success).toBe(true);
@@ -70,14 +74,19 @@ test('a retry with the same Idempotency-Key returns the first reservation; anoth
 });
 
 test('a full slot answers 409 with the nearest free alternatives', async () => {
-  const at = await bistro.at('18:00');
-  await t.api.post(`${base()}/reservations`, bistro.key).send({ date: at, guests: 4 }).expect(201);
-  await t.api.post(`${base()}/reservations`, bistro.key).send({ date: at, guests: 4 }).expect(201);
-  const res = await t.api.post(`${base()}/reservations`, bistro.key).send({ date: at, guests: 4 }).expect(409);
-  expect(res.body.error.code).toBe('PT409');
-  expect(res.body.error.details.reason).toBe('all_tables_taken');
-  expect(res.body.error.details.alternatives.length).toBeGreaterThan(0);
-  expect(res.body.error.details.alternatives[0]).toEqual(expect.objectContaining({ local_time: expect.any(String), tables_available: expect.any(Number) }));
+  // Its own restaurant: two four-tops and a two-top the party of four cannot take.
+  const own = await tenant(t.db, { tables: [[4, 1], [4, 1], [2, 1]] });
+  const path = `/api/restaurants/${own.id}/reservations`;
+  const at = await own.at('18:00');
+  await t.api.post(path, own.key).send({ date: at, guests: 4 }).expect(201);
+  await t.api.post(path, own.key).send({ date: at, guests: 4 }).expect(201);
+  const res = await t.api.post(path, own.key).send({ date: at, guests: 4 }).expect(409);
+  expect([res.body.error.code, res.body.error.details.reason]).toEqual(['PT409', 'all_tables_taken']);
+  // Both four-tops are blocked [18:00, 19:45): the nearest starts whose 90 + 15 minutes fit, nearest first.
+  const expected = [['16:15', 2], ['19:45', 2], ['16:00', 2], ['20:00', 2], ['15:45', 2]] as const;
+  expect(instants(res.body.error.details.alternatives)).toEqual(
+    await Promise.all(expected.map(async ([time, tables]) => ({ starts_at: await own.at(time), local_time: time, tables_available: tables }))),
+  );
 });
 
 test('unknown client or table ids are 404 with their reason', async () => {
@@ -124,15 +133,22 @@ test('a seated reservation cannot be cancelled (409 not_cancellable)', async () 
 });
 
 test('moving to a taken slot is 409 with alternatives and leaves the reservation as it was', async () => {
-  const at = await bistro.at('15:00');
-  const a = await t.api.post(`${base()}/reservations`, bistro.key).send({ date: at, guests: 4 }).expect(201);
-  await t.api.post(`${base()}/reservations`, bistro.key).send({ date: at, guests: 4 }).expect(201);
-  const other = await t.api.post(`${base()}/reservations`, bistro.key).send({ date: await bistro.at('22:15'), guests: 4 }).expect(201);
-  const res = await t.api.patch(`${base()}/reservations/${other.body.data.reservation.id}`, bistro.key).send({ date: at }).expect(409);
-  expect(res.body.error.details.alternatives).toBeDefined();
-  const still = await t.api.get(`${base()}/reservations/${other.body.data.reservation.id}`, bistro.key).expect(200);
-  expect(still.body.data.reservation.date).toBe(other.body.data.reservation.date);
-  expect(a.status).toBe(201);
+  // Its own restaurant, so the alternatives depend on nothing another test booked.
+  const own = await tenant(t.db, { tables: [[4, 1], [4, 1]] });
+  const path = `/api/restaurants/${own.id}/reservations`;
+  const at = await own.at('15:00');
+  await t.api.post(path, own.key).send({ date: at, guests: 4 }).expect(201);
+  await t.api.post(path, own.key).send({ date: at, guests: 4 }).expect(201);
+  const other = await t.api.post(path, own.key).send({ date: await own.at('22:15'), guests: 4 }).expect(201);
+  const res = await t.api.patch(`${path}/${other.body.data.reservation.id}`, own.key).send({ date: at }).expect(409);
+  expect([res.body.error.code, res.body.error.details.reason]).toEqual(['PT409', 'all_tables_taken']);
+  // Both tables are blocked [15:00, 16:45); the reservation being moved blocks nothing it could move to.
+  const expected = [['13:15', 2], ['16:45', 2], ['13:00', 2], ['17:00', 2], ['12:45', 2]] as const;
+  expect(instants(res.body.error.details.alternatives)).toEqual(
+    await Promise.all(expected.map(async ([time, tables]) => ({ starts_at: await own.at(time), local_time: time, tables_available: tables }))),
+  );
+  const still = await t.api.get(`${path}/${other.body.data.reservation.id}`, own.key).expect(200);
+  expect(still.body.data.reservation).toEqual(other.body.data.reservation);
 });
 
 test('missing reservations and restaurants are 404', async () => {

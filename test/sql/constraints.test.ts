@@ -18,9 +18,19 @@ afterAll(() => db.drop());
 async function rawInsert(tableId: string, from: string, to: string, status = 'confirmed', restaurantId = r.id) {
   return db.pool.query(
     `insert into booking.reservations (restaurant_id, table_id, starts_at, ends_at, guests, status)
-     values ($1, $2, $3, $4, 2, $5) returning id, during`,
+     values ($1, $2, $3, $4, 2, $5)
+     returning id, lower(during) as lower, upper(during) as upper, lower_inc(during) as lower_inc, upper_inc(during) as upper_inc`,
     [restaurantId, tableId, await localInstant(db.pool, r.timezone, day, from), await localInstant(db.pool, r.timezone, day, to), status],
   );
+}
+
+/** The tables held by active reservations (booking.reservation_tables, which the constraint guards), in time order. */
+async function activeHolds(): Promise<string[]> {
+  const { rows } = await db.pool.query<{ table_id: string }>(
+    'select table_id from booking.reservation_tables where restaurant_id = $1 and active order by lower(during), table_id',
+    [r.id],
+  );
+  return rows.map((row) => row.table_id);
 }
 
 describe('exclusion constraint reservation_tables_no_overlap', () => {
@@ -34,20 +44,30 @@ describe('exclusion constraint reservation_tables_no_overlap', () => {
 
   test('accepts the same time on another table', async () => {
     await rawInsert(r.tableIds[0]!, '19:00', '20:30');
-    await expect(rawInsert(r.tableIds[1]!, '19:00', '20:30')).resolves.toBeDefined();
+    expect((await rawInsert(r.tableIds[1]!, '19:00', '20:30')).rowCount).toBe(1);
+    expect(await activeHolds()).toEqual([r.tableIds[0], r.tableIds[1]]);
   });
 
   test('keeps the table blocked during the buffer: a stay ending 20:30 blocks it until 20:45', async () => {
     const { rows } = await rawInsert(r.tableIds[0]!, '19:00', '20:30');
-    expect(rows[0].during).toContain(')');
+    // during = [starts_at, ends_at + buffer): 19:00 included, 20:45 excluded.
+    expect(rows[0]).toEqual({
+      id: rows[0].id,
+      lower: new Date(await localInstant(db.pool, r.timezone, day, '19:00')),
+      upper: new Date(await localInstant(db.pool, r.timezone, day, '20:45')),
+      lower_inc: true,
+      upper_inc: false,
+    });
     expect((await refusal(rawInsert(r.tableIds[0]!, '20:30', '22:00'))).code).toBe('23P01');
     expect((await refusal(rawInsert(r.tableIds[0]!, '20:44', '22:00'))).code).toBe('23P01');
-    await expect(rawInsert(r.tableIds[0]!, '20:45', '22:15')).resolves.toBeDefined();
+    expect((await rawInsert(r.tableIds[0]!, '20:45', '22:15')).rowCount).toBe(1);
+    expect(await activeHolds()).toEqual([r.tableIds[0], r.tableIds[0]]);
   });
 
   test.each(['cancelled', 'no_show', 'completed'])('does not let a %s reservation block the table', async (status) => {
     await rawInsert(r.tableIds[0]!, '19:00', '20:30', status);
-    await expect(rawInsert(r.tableIds[0]!, '19:00', '20:30')).resolves.toBeDefined();
+    expect((await rawInsert(r.tableIds[0]!, '19:00', '20:30')).rowCount).toBe(1);
+    expect(await activeHolds()).toEqual([r.tableIds[0]]);
   });
 
   test('a seated reservation blocks the table like a confirmed one', async () => {
@@ -119,7 +139,7 @@ describe('check constraints', () => {
     const error = await refusal(db.pool.query("insert into booking.clients (restaurant_id, email) values ($1, 'eva@example.COM')", [r.id]));
     expect(error.code).toBe('23505');
     const other = await createRestaurant(db.pool, { name: 'Elsewhere' });
-    await expect(db.pool.query("insert into booking.clients (restaurant_id, email) values ($1, 'eva@example.com')", [other.id])).resolves.toBeDefined();
+    expect((await db.pool.query("insert into booking.clients (restaurant_id, email) values ($1, 'eva@example.com')", [other.id])).rowCount).toBe(1);
   });
 });
 

@@ -83,11 +83,18 @@ describe('reschedule_reservation', () => {
   });
 
   test('keeps the old slot when the new one is taken (PT409 with alternatives)', async () => {
-    const mine = await book(db.pool, { restaurantId: r.id, startsAt: await at('18:00'), guests: 4 });
+    const mine = await book(db.pool, { restaurantId: r.id, startsAt: await at('13:00'), guests: 4 });
     await book(db.pool, { restaurantId: r.id, startsAt: await at('21:00'), guests: 4 });
     const error = await refusal(reschedule(mine.id, { startsAt: await at('21:00') }));
     expect([error.code, error.reason]).toEqual(['PT409', 'all_tables_taken']);
-    expect(Array.isArray(error.detail?.alternatives)).toBe(true);
+    // The four-top is blocked [21:00, 22:45) by the other party and a stay (90 + 15 minutes) must
+    // end by closing (23:59): the nearest starts before it, nearest first.
+    const expected = [['19:15', 1], ['19:00', 1], ['18:45', 1], ['18:30', 1], ['18:15', 1]] as const;
+    const alternatives = (error.detail?.alternatives as Array<{ starts_at: string; local_time: string; tables_available: number }>).map((a) => ({
+      ...a,
+      starts_at: new Date(a.starts_at).toISOString(),
+    }));
+    expect(alternatives).toEqual(await Promise.all(expected.map(async ([time, tables]) => ({ starts_at: await at(time), local_time: time, tables_available: tables }))));
     const { rows } = await db.pool.query('select starts_at, table_id, status from booking.reservations where id = $1', [mine.id]);
     expect(rows[0]).toEqual({ starts_at: mine.starts_at, table_id: mine.table_id, status: 'confirmed' });
   });
