@@ -2,7 +2,7 @@
 // an embedded PostgreSQL kept in DATA_DIR between runs. Migrates it, and seeds it on request.
 import path from 'node:path';
 import type { Config } from '../server/config';
-import { createDatabase, databaseExists, startEmbedded, withDatabase } from './postgres';
+import { createDatabase, databaseExists, startEmbedded, withDatabase, type EmbeddedOptions } from './postgres';
 import { migrateDatabase } from './migrate';
 
 export interface OpenDatabase {
@@ -16,7 +16,8 @@ export interface OpenDatabase {
 
 const EMBEDDED_DATABASE = 'nora';
 
-export async function openDatabase(config: Config): Promise<OpenDatabase> {
+/** `embedded.stoppedByCaller`: the caller closes its connections, then the database, on SIGINT/SIGTERM. */
+export async function openDatabase(config: Config, embedded: Pick<EmbeddedOptions, 'stoppedByCaller'> = {}): Promise<OpenDatabase> {
   if (config.databaseUrl) {
     return { url: config.databaseUrl, adminUrl: withDatabase(config.databaseUrl, 'postgres'), embedded: false, close: async () => {} };
   }
@@ -24,6 +25,7 @@ export async function openDatabase(config: Config): Promise<OpenDatabase> {
     dataDir: path.join(config.dataDir, 'postgres'),
     persistent: true,
     preferredPort: config.embeddedPort,
+    ...embedded,
   });
   if (!(await databaseExists(server.adminUrl, EMBEDDED_DATABASE))) {
     await createDatabase(server.adminUrl, EMBEDDED_DATABASE);
@@ -31,8 +33,8 @@ export async function openDatabase(config: Config): Promise<OpenDatabase> {
   return { url: withDatabase(server.adminUrl, EMBEDDED_DATABASE), adminUrl: server.adminUrl, embedded: true, close: () => server.stop() };
 }
 
-export async function openMigratedDatabase(config: Config, verbose = false): Promise<OpenDatabase> {
-  const db = await openDatabase(config);
+export async function openMigratedDatabase(config: Config, verbose = false, embedded: Pick<EmbeddedOptions, 'stoppedByCaller'> = {}): Promise<OpenDatabase> {
+  const db = await openDatabase(config, embedded);
   try {
     await migrateDatabase({ databaseUrl: db.url, apiRole: config.apiRole, verbose });
   } catch (error) {

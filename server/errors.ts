@@ -153,8 +153,13 @@ function fromHttpError(error: HttpLikeError, status: number): ApiError {
   if (status === 404) return refusal(404, 'not_found', 'No such route.', 'route_not_found', 'See /openapi.yaml for the routes.');
   if (status === 405) return refusal(405, 'method_not_allowed', error.message, 'method_not_allowed', 'See /openapi.yaml for the routes.');
   const errors = (error.errors ?? []).map((e) => ({ path: (e.path ?? '').replace(/^\./, '').replace(/\./g, '/'), message: e.message ?? '' }));
+  return invalidRequest(errors, error.message);
+}
+
+/** A request the contract refuses: the message names the first bad field (`/body/guests must be <= 20`). */
+export function invalidRequest(errors: Array<{ path: string; message: string }>, fallback = 'The request is invalid.'): ApiError {
   const first = errors[0];
-  const message = first ? `${first.path} ${first.message}`.trim() : error.message;
+  const message = first ? `${first.path} ${first.message}`.trim() : fallback;
   return refusal(400, 'invalid_request', message, 'invalid_request', 'Fix the named field and retry.', { errors });
 }
 

@@ -11,7 +11,8 @@ import { openMigratedDatabase } from '../db/setup';
 import { seedDemo, rememberDemoKey, rememberedDemoKey } from '../db/seed';
 
 async function prepareDatabase(config: Config) {
-  const db = await openMigratedDatabase(config);
+  // Stopped by `single` and `primary` on SIGINT/SIGTERM, after the pools that use it.
+  const db = await openMigratedDatabase(config, false, { stoppedByCaller: true });
   const seeded = await seedDemo(db.url);
   if (seeded && db.embedded) await rememberDemoKey(config.dataDir, seeded.apiKey);
   const key = seeded?.apiKey ?? (db.embedded ? await rememberedDemoKey(config.dataDir) : null);
@@ -32,6 +33,22 @@ function announce(dbUrl: string, key: string | null, url: string, workers: numbe
 const startJobs = (config: Config, logger: ReturnType<typeof createLogger>, dbUrl: string) =>
   config.worker.enabled ? startWorker(config, logger, dbUrl) : Promise.resolve(null);
 
+/**
+ * Runs `stop` on the first SIGINT or SIGTERM. Later ones are ignored rather than left to Node's
+ * default (exit at once): Ctrl-C reaches this process both from the terminal and relayed by tsx,
+ * and an exit half-way would leave the embedded PostgreSQL running.
+ */
+function onceStopped(stop: (signal: string) => Promise<void>): void {
+  let stopping = false;
+  const onSignal = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    void stop(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
+
 async function single(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel);
   const { db, key } = await prepareDatabase(config);
@@ -48,8 +65,7 @@ async function single(config: Config): Promise<void> {
     await db.close();
     process.exit(0);
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  onceStopped(stop);
 }
 
 /** The primary: the database, then API_WORKERS workers; on SIGTERM they stop first, then the database. */
@@ -92,8 +108,7 @@ async function primary(config: Config): Promise<void> {
     await db.close();
     process.exit(0);
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  onceStopped(stop);
 }
 
 async function worker(config: Config): Promise<void> {

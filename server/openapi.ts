@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { RequestHandler } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
+import { invalidRequest } from './errors';
 
 type Compile = (route: string, options?: Record<string, unknown>) => unknown;
 
@@ -57,14 +58,41 @@ function oneLayer(handlers: RequestHandler[]): RequestHandler {
   };
 }
 
+/** A JSON pointer's reference token (RFC 6901): `~` and `/` escaped. */
+const token = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '~1');
+
+/** The JSON pointer of the first string (value or key) under `value` that holds U+0000, if any. */
+function nulAt(value: unknown, pointer: string): string | null {
+  if (typeof value === 'string') return value.includes('\u0000') ? pointer : null;
+  if (typeof value !== 'object' || value === null) return null;
+  for (const [key, item] of Object.entries(value)) {
+    const at = `${pointer}/${token(key)}`;
+    if (key.includes('\u0000')) return at;
+    const found = nulAt(item, at);
+    if (found) return found;
+  }
+  return null;
+}
+
+/**
+ * PostgreSQL text cannot hold U+0000: JSON allows it, the contract's string schemas do not exclude
+ * it, and the database would refuse it (22021) without naming the field. So every string of the
+ * body and the query is checked here, before any route runs, and refused like any other invalid
+ * field; the SQLSTATE mapping stays as the second line of defence.
+ */
+const refuseNul: RequestHandler = (req, _res, next) => {
+  const at = nulAt(req.body, '/body') ?? nulAt(req.query, '/query');
+  next(at ? invalidRequest([{ path: at, message: 'must not contain the NUL character (\\u0000)' }]) : undefined);
+};
+
 export function validateAgainstSpec(validateResponses: boolean): RequestHandler {
   compileRoutesOnce();
-  return oneLayer(OpenApiValidator.middleware({
+  return oneLayer([...OpenApiValidator.middleware({
     apiSpec: specPath,
     validateRequests: { allowUnknownQueryParameters: false, removeAdditional: false },
     validateResponses: validateResponses ? { removeAdditional: false } : false,
     validateFormats: true,
     ajvFormats: { mode: 'full' },
     ignorePaths: /^\/(health|ready|docs|openapi\.yaml)/,
-  }));
+  }), refuseNul]);
 }
