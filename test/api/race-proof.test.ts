@@ -7,7 +7,7 @@ import { startTestApi, tenant, type ApiUnderTest } from './support';
 
 let t: ApiUnderTest;
 beforeAll(async () => {
-  t = await startTestApi({ env: { DB_POOL_SIZE: '20' } });
+  t = await startTestApi({ env: { DB_POOL_SIZE: '10' } });
 });
 afterAll(() => t.close());
 

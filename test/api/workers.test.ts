@@ -12,7 +12,9 @@ let db: TestDatabase;
 let api: ApiProcess;
 beforeAll(async () => {
   db = await freshDatabase();
-  api = await startApiProcess({ databaseUrl: db.url, env: { API_WORKERS: '2' } });
+  // Small pools: the test is about supervising processes, and PostgreSQL 15's 100 connections
+  // are shared with the test file running beside it.
+  api = await startApiProcess({ databaseUrl: db.url, env: { API_WORKERS: '2', DB_POOL_SIZE: '4' } });
 }, 120_000);
 afterAll(async () => {
   await api?.stop();
