@@ -5,13 +5,13 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Config } from './config';
 import { isRetryable } from './errors';
-import { webhookQueries } from './webhooks/queries';
 import { availabilityQueries } from './queries/availability';
 import { clientQueries } from './queries/clients';
 import { holdQueries } from './queries/holds';
 import { keyQueries } from './queries/keys';
 import { reservationQueries } from './queries/reservations';
 import { waitlistQueries } from './queries/waitlist';
+import { webhookQueries } from './queries/webhooks';
 
 export interface Actor {
   channel: 'api' | 'rpc' | 'mcp';

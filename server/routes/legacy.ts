@@ -18,9 +18,11 @@ export function idOf(req: Request): number {
   return Number(req.params.id);
 }
 
-export function found(data: Json | null, what: 'restaurant' | 'reservation' | 'client'): Json {
+/** The reason is the one the SQL functions give for the same unknown id (e.g. waitlist_entry_not_found). */
+export function found(data: Json | null, what: 'restaurant' | 'reservation' | 'client' | 'waitlist_entry'): Json {
   if (data === null) {
-    throw refusal(404, 'PT404', `That ${what} does not exist.`, `${what}_not_found`, `Check the ${what} id.`);
+    const name = what.replace('_', ' ');
+    throw refusal(404, 'PT404', `That ${name} does not exist.`, `${what}_not_found`, `Check the ${name} id.`);
   }
   return data;
 }

@@ -1,6 +1,6 @@
 // PostgREST-style calls: the JSON keys are the SQL parameter names, results are plain JSON.
 import { Router, type Request } from 'express';
-import type { Queries } from '../db';
+import type { Actor, Json, Queries } from '../db';
 import type { components } from '../api-types';
 import { actorOf, requireRestaurant } from '../auth';
 import { refusal } from '../errors';
@@ -19,66 +19,24 @@ function idempotencyKeyOf(req: Request, argument: string | null | undefined): st
 
 export function rpcRoutes(queries: Queries): Router {
   const router = Router();
+  /** POST /rpc/{name}: the JSON body is the function's arguments, for the key's own restaurant. */
+  const post = <A extends { restaurant_id: number }>(name: string, run: (actor: Actor, args: A, req: Request) => Promise<Json>) =>
+    router.post(`/${name}`, async (req, res) => {
+      const args = req.body as A;
+      requireRestaurant(res, args.restaurant_id);
+      res.json(await run(actorOf(res, 'rpc'), args, req));
+    });
 
-  router.post('/book_table', async (req, res) => {
-    const args = req.body as Schemas['RpcBookTable'];
-    requireRestaurant(res, args.restaurant_id);
-    res.json(await queries.rpcBookTable(actorOf(res, 'rpc'), args, idempotencyKeyOf(req, args.idempotency_key)));
-  });
-
-  router.post('/hold_table', async (req, res) => {
-    const args = req.body as Schemas['RpcHoldTable'];
-    requireRestaurant(res, args.restaurant_id);
-    res.json(await queries.rpcHoldTable(actorOf(res, 'rpc'), args, idempotencyKeyOf(req, args.idempotency_key)));
-  });
-
-  router.post('/confirm_hold', async (req, res) => {
-    const args = req.body as Schemas['RpcConfirmHold'];
-    requireRestaurant(res, args.restaurant_id);
-    res.json(await queries.rpcConfirmHold(actorOf(res, 'rpc'), args));
-  });
-
-  router.post('/release_hold', async (req, res) => {
-    const args = req.body as Schemas['RpcReleaseHold'];
-    requireRestaurant(res, args.restaurant_id);
-    res.json(await queries.rpcReleaseHold(actorOf(res, 'rpc'), args));
-  });
-
-  router.post('/join_waitlist', async (req, res) => {
-    const args = req.body as Schemas['RpcJoinWaitlist'];
-    requireRestaurant(res, args.restaurant_id);
-    res.json(await queries.rpcJoinWaitlist(actorOf(res, 'rpc'), args));
-  });
-
-  router.post('/leave_waitlist', async (req, res) => {
-    const args = req.body as Schemas['RpcLeaveWaitlist'];
-    requireRestaurant(res, args.restaurant_id);
-    res.json(await queries.rpcLeaveWaitlist(actorOf(res, 'rpc'), args));
-  });
-
-  router.post('/upsert_client', async (req, res) => {
-    const args = req.body as Schemas['RpcUpsertClient'];
-    requireRestaurant(res, args.restaurant_id);
-    res.json(await queries.rpcUpsertClient(actorOf(res, 'rpc'), args));
-  });
-
-  router.post('/cancel_reservation', async (req, res) => {
-    const args = req.body as Schemas['RpcCancelReservation'];
-    requireRestaurant(res, args.restaurant_id);
-    res.json(await queries.rpcCancelReservation(actorOf(res, 'rpc'), args));
-  });
-
-  router.post('/reschedule_reservation', async (req, res) => {
-    const args = req.body as Schemas['RpcRescheduleReservation'];
-    requireRestaurant(res, args.restaurant_id);
-    res.json(await queries.rpcRescheduleReservation(actorOf(res, 'rpc'), args));
-  });
-
-  router.post('/set_reservation_status', async (req, res) => {
-    const args = req.body as Schemas['RpcSetReservationStatus'];
-    requireRestaurant(res, args.restaurant_id);
-    res.json(await queries.rpcSetReservationStatus(actorOf(res, 'rpc'), args));
-  });
+  post<Schemas['RpcBookTable']>('book_table', (actor, a, req) => queries.rpcBookTable(actor, a, idempotencyKeyOf(req, a.idempotency_key)));
+  post<Schemas['RpcHoldTable']>('hold_table', (actor, a, req) => queries.rpcHoldTable(actor, a, idempotencyKeyOf(req, a.idempotency_key)));
+  post<Schemas['RpcConfirmHold']>('confirm_hold', queries.rpcConfirmHold);
+  post<Schemas['RpcReleaseHold']>('release_hold', queries.rpcReleaseHold);
+  post<Schemas['RpcJoinWaitlist']>('join_waitlist', queries.rpcJoinWaitlist);
+  post<Schemas['RpcLeaveWaitlist']>('leave_waitlist', queries.rpcLeaveWaitlist);
+  post<Schemas['RpcUpsertClient']>('upsert_client', queries.rpcUpsertClient);
+  post<Schemas['RpcCancelReservation']>('cancel_reservation', queries.rpcCancelReservation);
+  post<Schemas['RpcRescheduleReservation']>('reschedule_reservation', queries.rpcRescheduleReservation);
+  post<Schemas['RpcSetReservationStatus']>('set_reservation_status', queries.rpcSetReservationStatus);
 
   router.get('/available_table_counts', async (req, res) => {
     const restaurantId = requireRestaurant(res, Number(req.query.restaurant_id));

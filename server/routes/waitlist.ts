@@ -4,7 +4,6 @@ import { Router } from 'express';
 import type { Queries } from '../db';
 import type { components } from '../api-types';
 import { actorOf } from '../auth';
-import { refusal } from '../errors';
 import { found, idOf, queryString, restaurantOf, send } from './legacy';
 
 type WaitlistRequest = components['schemas']['WaitlistRequest'];
@@ -24,10 +23,7 @@ export function waitlistRoutes(queries: Queries): Router {
   });
 
   router.get('/waitlist/:id', async (req, res) => {
-    const entry = await queries.waitlistEntry(restaurantOf(req, res), idOf(req));
-    // The reason booking.leave_waitlist gives for an unknown entry.
-    if (entry === null) throw refusal(404, 'PT404', 'That waitlist entry does not exist.', 'waitlist_entry_not_found', 'Check the waitlist entry id.');
-    send(res, entry);
+    send(res, found(await queries.waitlistEntry(restaurantOf(req, res), idOf(req)), 'waitlist_entry'));
   });
 
   router.delete('/waitlist/:id', async (req, res) => {
