@@ -9,7 +9,7 @@ module.exports = {
   testTimeout: 60000,
   maxWorkers: 2,
   collectCoverage: true,
-  collectCoverageFrom: ['server/**/*.ts', '!server/main.ts', '!server/worker/main.ts'],
+  collectCoverageFrom: ['config/**/*.ts', 'server/**/*.ts', '!server/main.ts', '!server/worker/main.ts'],
   coverageReporters: ['text-summary', 'lcov'],
-  coverageThreshold: { 'server/': { lines: 95 } },
+  coverageThreshold: { 'server/': { lines: 95 }, 'config/': { lines: 95 } },
 };

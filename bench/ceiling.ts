@@ -16,7 +16,7 @@ import autocannon from 'autocannon';
 import express from 'express';
 import { cpuMsOfTree, machine } from './support';
 import { createApp } from '../server/app';
-import { loadConfig } from '../server/config';
+import { loadConfig } from '../config';
 import { createLogger } from '../server/logger';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8);

@@ -3,7 +3,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import pg from 'pg';
-import { loadConfig } from '../server/config';
+import { loadConfig } from '../config';
 import { createDatabase, dropDatabase, makeTemporaryDataDir, startEmbedded, withDatabase } from '../db/postgres';
 import { migrateDatabase } from '../db/migrate';
 

@@ -1,6 +1,6 @@
 // `npm run db:migrate | db:seed | db:reset`: the same database `npm start` uses (DATABASE_URL,
 // or the embedded one in DATA_DIR).
-import { loadConfig } from '../server/config';
+import { loadConfig } from '../config';
 import { openDatabase, openMigratedDatabase, type OpenDatabase } from './setup';
 import { databaseName, dropDatabase, createDatabase } from './postgres';
 import { seedDemo, rememberDemoKey } from './seed';

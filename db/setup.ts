@@ -1,7 +1,7 @@
 // Brings up the database `npm start` and the db scripts work on: the one in DATABASE_URL, or
 // an embedded PostgreSQL kept in DATA_DIR between runs. Migrates it, and seeds it on request.
 import path from 'node:path';
-import type { Config } from '../server/config';
+import type { Config } from '../config';
 import { createDatabase, databaseExists, startEmbedded, withDatabase, type EmbeddedOptions } from './postgres';
 import { migrateDatabase } from './migrate';
 

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { createDatabase, dropDatabase, startEmbedded, withDatabase, type RunningPostgres } from '../db/postgres';
 import { migrateDatabase } from '../db/migrate';
-import { loadConfig } from '../server/config';
+import { loadConfig } from '../config';
 
 export const loadDataDir = path.resolve(__dirname, '..', '.data', 'load');
 const embeddedDir = path.join(loadDataDir, 'postgres');

@@ -6,7 +6,7 @@ import express, { type ErrorRequestHandler, type RequestHandler } from 'express'
 import helmet from 'helmet';
 import type { Store } from 'express-rate-limit';
 import type { Logger } from 'pino';
-import type { Config } from './config';
+import type { Config } from '../config';
 import type { Queries } from './db';
 import { authenticate } from './auth';
 import { errorPayload, refusal, toApiError } from './errors';

@@ -3,7 +3,7 @@
 // per capability in server/queries/ (the JSON is built in SQL: TypeScript never reshapes rows).
 import pg from 'pg';
 import type { Logger } from 'pino';
-import type { Config } from './config';
+import type { Config } from '../config';
 import { isRetryable } from './errors';
 import { availabilityQueries } from './queries/availability';
 import { clientQueries } from './queries/clients';

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import pino, { type DestinationStream, type Logger } from 'pino';
-import type { Config } from './config';
+import type { Config } from '../config';
 
 /**
  * An error as a log line shows it: its class, message, SQLSTATE and stack. Never its other

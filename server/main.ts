@@ -3,7 +3,7 @@
 // database and runs that many API processes (node:cluster) sharing the port; one that dies is
 // replaced.
 import cluster from 'node:cluster';
-import { loadConfig, type Config } from './config';
+import { loadConfig, type Config } from '../config';
 import { createLogger } from './logger';
 import { startApi } from './server';
 import { startWorker, type RunningWorker } from './worker';

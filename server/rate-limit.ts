@@ -6,7 +6,7 @@ import { MemoryStore, rateLimit, type ClientRateLimitInfo, type Options, type St
 import { RedisStore } from 'rate-limit-redis';
 import { createClient } from 'redis';
 import type { Logger } from 'pino';
-import type { Config } from './config';
+import type { Config } from '../config';
 import { apiKeyOf } from './auth';
 import { refusal } from './errors';
 

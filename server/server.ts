@@ -4,7 +4,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import type { Config } from './config';
+import type { Config } from '../config';
 import { committedMigrations } from '../db/migrate';
 import { createApp } from './app';
 import { apiDatabaseOptions, Database, listenDatabaseOptions, queries } from './db';

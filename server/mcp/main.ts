@@ -1,6 +1,6 @@
 // `npm run mcp`: the MCP tools over stdio until the host closes stdin or stops the process.
 import pino from 'pino';
-import { loadConfig } from '../config';
+import { loadConfig } from '../../config';
 import { createLogger } from '../logger';
 import { serveStdio } from './stdio';
 

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import type { Config } from '../config';
+import type { Config } from '../../config';
 import { apiDatabaseOptions, Database, queries } from '../db';
 import { loadCatalog } from './catalog';
 import { createMcpServer } from './server';

@@ -5,7 +5,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Task } from 'graphile-worker';
-import type { Config } from '../config';
+import type { Config } from '../../config';
 import { assertDeliverable, guardedLookup, parseWebhookUrl } from './address';
 import { webhookHeaders } from './signature';
 

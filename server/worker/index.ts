@@ -4,7 +4,7 @@
 import { Logger as WorkerLogger, run, type Runner } from 'graphile-worker';
 import pg from 'pg';
 import type { Logger } from 'pino';
-import type { Config } from '../config';
+import type { Config } from '../../config';
 import { crontab, taskList } from './tasks';
 
 export interface RunningWorker {

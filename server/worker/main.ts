@@ -1,7 +1,7 @@
 // `npm run worker`: the webhook worker as a process of its own (several may run, against the
 // database in DATABASE_URL; jobs are taken with SKIP LOCKED), until SIGTERM or Ctrl-C. `npm start`
 // runs the same worker inside the API process unless WORKER_ENABLED=false.
-import { loadConfig } from '../config';
+import { loadConfig } from '../../config';
 import { createLogger } from '../logger';
 import { migrateDatabase } from '../../db/migrate';
 import { startWorker } from './index';

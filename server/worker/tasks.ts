@@ -2,7 +2,7 @@
 // crontab of periodic tasks. To add a task, add it to `taskList`; to run one periodically, add a
 // crontab line (graphile-worker's syntax: minute hour day month weekday task ?options payload).
 import type { TaskList } from 'graphile-worker';
-import type { Config } from '../config';
+import type { Config } from '../../config';
 import { deliverWebhook } from '../webhooks/deliver';
 
 export function taskList(config: Pick<Config, 'webhooks'>): TaskList {

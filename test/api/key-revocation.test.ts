@@ -4,7 +4,7 @@
 // process), each with the default cache; again after PostgreSQL dropped every connection, which
 // is what a restart looks like to the API (test/faults restarts a real one).
 import { freshDatabase, type TestDatabase } from '../support/cluster';
-import { loadConfig } from '../../server/config';
+import { loadConfig } from '../../config';
 import { createLogger } from '../../server/logger';
 import { startApi, type RunningApi } from '../../server/server';
 import { startApiProcess, type ApiProcess } from '../../load/server-process';

@@ -9,7 +9,7 @@ import { createApp } from '../../server/app';
 import { apiDatabaseOptions, Database, queries } from '../../server/db';
 import { createLogger } from '../../server/logger';
 import { startApi } from '../../server/server';
-import { loadConfig } from '../../server/config';
+import { loadConfig } from '../../config';
 import { toApiError } from '../../server/errors';
 import { committedMigrations } from '../../db/migrate';
 import { specPath } from '../../server/openapi';

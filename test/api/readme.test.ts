@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freshDatabase, type TestDatabase } from '../support/cluster';
 import { seedDemo } from '../../db/seed';
-import { loadConfig } from '../../server/config';
+import { loadConfig } from '../../config';
 import { createLogger } from '../../server/logger';
 import { startApi, type RunningApi } from '../../server/server';
 

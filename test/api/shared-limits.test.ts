@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { freshDatabase, type TestDatabase } from '../support/cluster';
 import { hasRedisServer, REDIS_SERVER, startRedis, type TestRedis } from '../support/redis';
-import { loadConfig } from '../../server/config';
+import { loadConfig } from '../../config';
 import { createLogger } from '../../server/logger';
 import { startApi, type RunningApi } from '../../server/server';
 import { startApiProcess, type ApiProcess } from '../../load/server-process';

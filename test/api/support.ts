@@ -12,7 +12,7 @@ import type { Store } from 'express-rate-limit';
 import type { DestinationStream } from 'pino';
 import { freshDatabase, type TestDatabase } from '../support/cluster';
 import { createRestaurant, localDate, localInstant, type Restaurant, type RestaurantSpec } from '../support/fixtures';
-import { loadConfig, type Config } from '../../server/config';
+import { loadConfig, type Config } from '../../config';
 import { createApp } from '../../server/app';
 import { apiDatabaseOptions, Database, queries } from '../../server/db';
 import { createLogger } from '../../server/logger';

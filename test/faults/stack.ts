@@ -6,7 +6,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { createDatabase, makeTemporaryDataDir, startEmbedded, withDatabase, type RunningPostgres } from '../../db/postgres';
 import { migrateDatabase } from '../../db/migrate';
-import { loadConfig } from '../../server/config';
+import { loadConfig } from '../../config';
 import { prepareTarget } from '../../load/prepare';
 import { startApiProcess, type ApiProcess } from '../../load/server-process';
 import type { Target } from '../../load/scenario-types';

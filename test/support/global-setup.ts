@@ -1,6 +1,6 @@
 // Once per `jest` run: a PostgreSQL to test against (DATABASE_URL's server, or a throwaway
 // embedded one) and a migrated template database that each test file clones.
-import { loadConfig } from '../../server/config';
+import { loadConfig } from '../../config';
 import { createDatabase, makeTemporaryDataDir, startEmbedded, withDatabase } from '../../db/postgres';
 import { migrateDatabase } from '../../db/migrate';
 import { TEST_ENV, type TestCluster } from './cluster';

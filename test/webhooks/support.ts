@@ -4,7 +4,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type pg from 'pg';
 import { createLogger } from '../../server/logger';
-import { loadConfig } from '../../server/config';
+import { loadConfig } from '../../config';
 import { startWorker, type RunningWorker } from '../../server/worker';
 
 export interface Received {

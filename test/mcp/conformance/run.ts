@@ -12,7 +12,7 @@ import path from 'node:path';
 import { createDatabase, dropDatabase, makeTemporaryDataDir, startEmbedded, withDatabase, type RunningPostgres } from '../../../db/postgres';
 import { migrateDatabase } from '../../../db/migrate';
 import { seedDemo } from '../../../db/seed';
-import { loadConfig } from '../../../server/config';
+import { loadConfig } from '../../../config';
 import { createLogger } from '../../../server/logger';
 import { startApi } from '../../../server/server';
 
