@@ -777,8 +777,8 @@ export interface components {
          */
         Day: string;
         /**
-         * Format: email
-         * @description An ASCII e-mail address.
+         * Format: idn-email
+         * @description An e-mail address; internationalised ones are welcome (RFC 6531, `ü@exämple.org`). Compared case-insensitively in every script, so `Ü@EXÄMPLE.ORG` is the same guest. Quoted local parts and address literals (`"a b"@x.org`, `a@[10.0.0.1]`) are refused.
          * @example ana@example.com
          */
         Email: string;

@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { RequestHandler } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import { invalidRequest } from './errors';
+import { extraFormats } from './formats';
 
 type Compile = (route: string, options?: Record<string, unknown>) => unknown;
 
@@ -93,6 +94,7 @@ export function validateAgainstSpec(validateResponses: boolean): RequestHandler 
     validateResponses: validateResponses ? { removeAdditional: false } : false,
     validateFormats: true,
     ajvFormats: { mode: 'full' },
+    formats: extraFormats,
     ignorePaths: /^\/(health|ready|docs|openapi\.yaml)/,
   }), refuseNul]);
 }

@@ -2,12 +2,11 @@
 // validator checks (an instant needs its offset, a date must exist), and a refusal names the
 // argument the way the REST 400 names the field.
 import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';
-import addFormats from 'ajv-formats';
 import type { ErrorBody } from '../errors';
+import { addContractFormats } from '../formats';
 import type { JsonSchema } from './contract';
 
-const ajv = new Ajv2020({ strict: false, allErrors: true, verbose: true });
-addFormats(ajv, { mode: 'full' });
+const ajv = addContractFormats(new Ajv2020({ strict: false, allErrors: true, verbose: true }));
 
 export type ArgumentCheck = (args: Record<string, unknown>) => ErrorBody | null;
 

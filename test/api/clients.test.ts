@@ -50,6 +50,16 @@ test('the guest list pages with limit and cursor until next_cursor is null', asy
   expect(seen).toEqual(ids);
 });
 
+test('an internationalised e-mail is one guest whatever its case, on the REST and the /rpc forms', async () => {
+  const created = await t.api.post(base(), bistro.key).send({ email: 'zoë@exämple.org', name: 'Zoë' }).expect(201);
+  const again = await t.api.post('/rpc/upsert_client', bistro.key).send({ restaurant_id: bistro.id, email: 'ZOË@EXÄMPLE.ORG', phone: '+34 611 000 009' }).expect(200);
+  expect(again.body).toMatchObject({ id: created.body.data.id, email: 'zoë@exämple.org', name: 'Zoë', phone: '+34 611 000 009' });
+  const duplicate = await t.api.post(base(), bistro.key).send({ email: 'Zoë@Exämple.org' }).expect(409);
+  expect(duplicate.body.error.code).toBe('23505');
+  const found = await t.api.get(`${base()}?q=${encodeURIComponent('ZOË@')}`, bistro.key).expect(200);
+  expect(found.body.data.clients.map((c: { id: number }) => c.id)).toEqual([created.body.data.id]);
+});
+
 test('a second guest with the same e-mail (any case) is 409', async () => {
   await t.api.post(base(), bistro.key).send({ email: 'dup@example.com' }).expect(201);
   const res = await t.api.post(base(), bistro.key).send({ email: 'DUP@example.com' }).expect(409);

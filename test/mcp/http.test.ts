@@ -114,7 +114,7 @@ test('a bad argument is a tool error naming it, and changes nothing', async () =
     ['book_table', { restaurant_id: bistro.id, date: `${bistro.day}T20:00:00`, guests: 2 }, 'date must match format "date-time"'],
     ['book_table', { restaurant_id: bistro.id, guests: 2 }, 'date is required'],
     ['book_table', { restaurant_id: bistro.id, date: await bistro.at('20:00'), guests: 2, party: 'big' }, 'party is not an argument of this tool'],
-    ['book_table', { restaurant_id: bistro.id, date: await bistro.at('20:00'), guests: 2, client: { email: 'not-an-email' } }, 'client/email must match format "email"'],
+    ['book_table', { restaurant_id: bistro.id, date: await bistro.at('20:00'), guests: 2, client: { email: 'not-an-email' } }, 'client/email must match format "idn-email"'],
     ['book_table', { restaurant_id: bistro.id, date: await bistro.at('20:00'), guests: 2, client_id: 1, client: { email: 'a@example.com' } }, 'give only one of client, client_id'],
     ['find_availability', { restaurant_id: bistro.id, date: '2026-02-30', guests: 2 }, 'date must match format "date"'],
     ['reschedule_reservation', { restaurant_id: bistro.id, reservation_id: 1 }, 'give at least one of date, guests, table_id, combination_id, area'],

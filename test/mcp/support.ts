@@ -5,11 +5,24 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv-provider.js';
+import Ajv from 'ajv';
+import { addContractFormats } from '../../server/formats';
 
 const root = path.resolve(__dirname, '..', '..');
 
+/**
+ * The SDK's client with the SDK's own validator settings, taught the contract's formats as
+ * README tells hosts to: the default ajv knows no `idn-email` and warns on every tools/list.
+ */
+const newClient = () =>
+  new Client(
+    { name: 'nora-test', version: '1.0.0' },
+    { jsonSchemaValidator: new AjvJsonSchemaValidator(addContractFormats(new Ajv({ strict: false, validateFormats: true, validateSchema: false, allErrors: true }), 'fast')) },
+  );
+
 export async function httpClient(url: string, key: string): Promise<Client> {
-  const client = new Client({ name: 'nora-test', version: '1.0.0' });
+  const client = newClient();
   await client.connect(new StreamableHTTPClientTransport(new URL('/mcp', url), { requestInit: { headers: { Authorization: `Bearer ${key}` } } }));
   return listed(client);
 }
@@ -25,7 +38,7 @@ async function listed(client: Client): Promise<Client> {
 
 /** `npm run mcp` without npm's banner: tsx running the entry point, as a desktop host starts it. */
 export async function stdioClient(env: Record<string, string>): Promise<Client> {
-  const client = new Client({ name: 'nora-test', version: '1.0.0' });
+  const client = newClient();
   await client.connect(
     new StdioClientTransport({
       command: process.execPath,

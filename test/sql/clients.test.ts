@@ -41,7 +41,15 @@ describe('upsert_client', () => {
     expect([error.code, error.reason]).toEqual(['PT404', 'restaurant_not_found']);
   });
 
-  test.each(['not-an-email', 'ñandú@example.com'])('23514 for the e-mail %s', async (email) => {
+  test('takes internationalised addresses and finds the guest again in any case of any script', async () => {
+    const created = await upsert('ñandú@exämple.org', 'Ñandú');
+    await expect(upsert('ÑANDÚ@EXÄMPLE.ORG', 'Ñandú Pérez')).resolves.toMatchObject({ id: created.id, name: 'Ñandú Pérez', email: 'ñandú@exämple.org' });
+    await expect(upsert('δοκιμή@παράδειγμα.δοκιμή')).resolves.toMatchObject({ email: 'δοκιμή@παράδειγμα.δοκιμή' });
+    const error = await refusal(db.pool.query("select booking.create_client($1, 'Δοκιμή@ΠΑΡΆΔΕΙΓΜΑ.δοκιμή')", [r.id]));
+    expect(error.code).toBe('23505');
+  });
+
+  test.each(['not-an-email', '"quoted"@example.com', 'a..b@example.com', '.a@example.com', 'a@[10.0.0.1]', 'nbsp\u00a0@example.com', 'a@exämple'])('23514 for the e-mail %s', async (email) => {
     expect((await refusal(upsert(email))).code).toBe('23514');
   });
 
