@@ -15,7 +15,7 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { cpuMsOfTree, createBenchRestaurant, machine, madridInstant, measure, openBenchDatabase, query, summarize, type Measurement } from './support';
+import { cpuMeter, createBenchRestaurant, formatCpu, machine, madridInstant, measure, openBenchDatabase, postmasterPid, query, summarize, type CpuPerCall, type Measurement } from './support';
 import { startApiProcess } from '../load/server-process';
 import { bookFullDay as fullDay, seededRandom as random } from './workloads';
 
@@ -61,14 +61,22 @@ async function eveningBookings(pool: pg.Pool): Promise<Booking[]> {
 }
 
 interface Result extends Measurement {
-  statuses: Record<string, number>;
-  /** CPU the API's processes used per request (Linux's accounting, so what other processes do on the machine does not count). */
-  apiCpuMsPerRequest?: number;
+  statuses?: Record<string, number>;
+  /** CPU per call of the client, PostgreSQL and the API (Linux's accounting, so what other processes do on the machine does not count). */
+  cpu: CpuPerCall;
+}
+
+let postgresPid: number | null = null;
+
+async function metered(run: () => Promise<Measurement & { statuses?: Record<string, number> }>, api?: number): Promise<Result> {
+  const meter = cpuMeter({ postgres: postgresPid, api });
+  const m = await run();
+  return { ...m, cpu: meter(m.calls) };
 }
 
 async function bookSql(pool: pg.Pool, restaurant: string, bookings: Booking[]): Promise<Result> {
   const statuses: Record<string, number> = {};
-  const m = await measure(CONNECTIONS, { seconds: 600, maxCalls: bookings.length }, async (_worker, n) => {
+  return metered(async () => ({ ...(await measure(CONNECTIONS, { seconds: 600, maxCalls: bookings.length }, async (_worker, n) => {
     const b = bookings[n]!;
     try {
       await query(pool, 'select booking.book_table($1, $2, $3, idempotency_key => $4)', [restaurant, b.startsAt, b.guests, randomUUID()]);
@@ -77,8 +85,7 @@ async function bookSql(pool: pg.Pool, restaurant: string, bookings: Booking[]): 
       const code = (error as pg.DatabaseError).code ?? 'error';
       statuses[code] = (statuses[code] ?? 0) + 1;
     }
-  });
-  return { ...m, statuses };
+  })), statuses }));
 }
 
 interface HttpRun {
@@ -90,8 +97,11 @@ interface HttpRun {
   body?: (n: number) => unknown;
 }
 
-async function http(baseUrl: string, run: HttpRun, apiPid: number): Promise<Result> {
-  const cpuBefore = cpuMsOfTree(apiPid);
+function http(baseUrl: string, run: HttpRun, apiPid: number): Promise<Result> {
+  return metered(() => httpRun(baseUrl, run), apiPid);
+}
+
+async function httpRun(baseUrl: string, run: HttpRun): Promise<Measurement & { statuses: Record<string, number> }> {
   const latencies: number[] = [];
   const statuses: Record<string, number> = {};
   let issued = 0;
@@ -123,8 +133,7 @@ async function http(baseUrl: string, run: HttpRun, apiPid: number): Promise<Resu
     ],
   });
   if (result.errors) statuses.errors = result.errors;
-  const apiCpuMsPerRequest = Math.round(((cpuMsOfTree(apiPid) - cpuBefore) / Math.max(1, latencies.length)) * 1000) / 1000;
-  return { ...summarize(latencies, (performance.now() - started) / 1000), statuses, apiCpuMsPerRequest };
+  return { ...summarize(latencies, (performance.now() - started) / 1000), statuses };
 }
 
 
@@ -137,6 +146,7 @@ async function main(): Promise<number> {
   const pool = new pg.Pool({ connectionString: db.url, max: CONNECTIONS });
   // An idle connection cut at the end (the database is dropped with force) must not end the run.
   pool.on('error', () => undefined);
+  postgresPid = await postmasterPid(pool);
   const api = await startApiProcess({
     databaseUrl: db.url,
     env: { DB_POOL_SIZE: String(Math.ceil(CONNECTIONS / WORKERS)), API_WORKERS: String(WORKERS), RATE_LIMIT_MAX: '10000000', LOG_LEVEL: 'warn' },
@@ -171,8 +181,8 @@ async function main(): Promise<number> {
       ok = ok && r >= 0.7;
       results[`book_table, ${name}`] = { sql, http: viaHttp, httpOverSql: Number(r.toFixed(3)) };
       lines.push(`booking, ${name} (${bookings.length} attempts):`);
-      lines.push(`  SQL  book_table          ${fmt(sql)}  ${JSON.stringify(sql.statuses)}`);
-      lines.push(`  HTTP POST /reservations  ${fmt(viaHttp)}  ${JSON.stringify(viaHttp.statuses)}  API CPU ${viaHttp.apiCpuMsPerRequest} ms/request`);
+      lines.push(`  SQL  book_table          ${fmt(sql)}  ${JSON.stringify(sql.statuses)}  ${formatCpu(sql.cpu)}`);
+      lines.push(`  HTTP POST /reservations  ${fmt(viaHttp)}  ${JSON.stringify(viaHttp.statuses)}  ${formatCpu(viaHttp.cpu)}`);
       lines.push(`  HTTP/SQL throughput ${(r * 100).toFixed(0)}% (target >= 70%) ${r >= 0.7 ? '✓' : '✗'}`);
     }
 
@@ -181,9 +191,9 @@ async function main(): Promise<number> {
     const sql1 = await measure(1, { seconds: SECONDS, maxCalls: 20000 }, async () => {
       await pool.query('select * from booking.available_table_counts($1, $2, 4)', [restaurant, day]);
     });
-    const sqlN = await measure(CONNECTIONS, { seconds: SECONDS, maxCalls: 200000 }, async () => {
+    const sqlN = await metered(() => measure(CONNECTIONS, { seconds: SECONDS, maxCalls: 200000 }, async () => {
       await pool.query('select * from booking.available_table_counts($1, $2, 4)', [restaurant, day]);
-    });
+    }));
     const viaHttp = await http(api.baseUrl, {
       method: 'GET',
       path: `/api/restaurants/${restaurant}/availability?date=${day}&guests=4`,
@@ -195,8 +205,8 @@ async function main(): Promise<number> {
     results['availability, 50 tables, full day'] = { reservations, sqlConcurrency1: sql1, sql: sqlN, http: viaHttp, httpOverSql: Number(r.toFixed(3)) };
     lines.push(`availability, 50 tables, ${reservations} reservations that day:`);
     lines.push(`  SQL  (1 connection)      ${fmt(sql1)}  p99 target < 10 ms ${sql1.p99Ms < 10 ? '✓' : '✗'}`);
-    lines.push(`  SQL  (${CONNECTIONS} connections)    ${fmt(sqlN)}`);
-    lines.push(`  HTTP GET /availability   ${fmt(viaHttp)}  ${JSON.stringify(viaHttp.statuses)}  API CPU ${viaHttp.apiCpuMsPerRequest} ms/request`);
+    lines.push(`  SQL  (${CONNECTIONS} connections)    ${fmt(sqlN)}  ${formatCpu(sqlN.cpu)}`);
+    lines.push(`  HTTP GET /availability   ${fmt(viaHttp)}  ${JSON.stringify(viaHttp.statuses)}  ${formatCpu(viaHttp.cpu)}`);
     lines.push(`  HTTP/SQL throughput ${(r * 100).toFixed(0)}% (target >= 80%) ${r >= 0.8 ? '✓' : '✗'}`);
   } finally {
     await api.stop();
