@@ -22,7 +22,7 @@ export function valueSchema(schema: Schema, resolve: (s: Schema) => Schema): Sch
 /** A string of exactly `length` characters that keeps `sample`'s format or pattern, if there is one. */
 function stretched(s: Schema, sample: string, length: number): string | undefined {
   if (length < 1) return '';
-  if (s.format === 'email') return length > 13 ? `${'a'.repeat(length - '@example.com'.length)}@example.com` : undefined;
+  if (isEmail(s)) return emailOfLength(length);
   // An instant keeps its meaning with more fractional zeros: 2026-12-12T19:00:00.000…Z.
   if (s.format === 'date-time') return length >= 22 ? `${new Date(sample).toISOString().slice(0, 19)}.${'0'.repeat(length - 21)}Z` : undefined;
   const candidate = sample.length >= length ? sample.slice(0, length) : sample + sample.slice(-1).repeat(length - sample.length);
@@ -31,11 +31,24 @@ function stretched(s: Schema, sample: string, length: number): string | undefine
   return candidate;
 }
 
+export const isEmail = (s: Schema) => s.format === 'email' || s.format === 'idn-email';
+
+/**
+ * A valid address of exactly `length` characters: a@, then labels of at most 63 characters (the
+ * DNS limit, which idn-email checks), then .com.
+ */
+function emailOfLength(length: number): string | undefined {
+  const labels: string[] = [];
+  for (let left = length - 'a@.com'.length; left > 0; left -= 64) labels.push('b'.repeat(Math.min(63, left)));
+  const email = `a@${labels.join('.')}.com`;
+  return labels.length && email.length === length ? email : undefined;
+}
+
 /** A valid value of the schema, for fields no hint covers. */
 export function sampleOf(s: Schema): unknown {
   if (Array.isArray(s.enum)) return s.enum[0];
   if (s.type === 'integer') return typeof s.minimum === 'number' ? s.minimum : 1;
-  if (s.format === 'email') return 'ana@example.com';
+  if (isEmail(s)) return 'ana@example.com';
   if (typeof s.pattern === 'string') return fc.sample(fc.stringMatching(new RegExp(s.pattern)), { seed: 1, numRuns: 1 })[0];
   return 'x'.repeat(Math.max(1, (s.minLength as number) ?? 1));
 }

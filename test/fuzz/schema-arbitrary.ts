@@ -97,7 +97,7 @@ function ofType(type: string, s: Schema, resolve: (s: Schema) => Schema, hints: 
     case 'string': {
       if (s.format === 'date') return someDate.map(toDate);
       if (s.format === 'date-time') return fc.tuple(someDate, fc.integer({ min: -12, max: 14 })).map(([d, o]) => withOffset(d, o));
-      if (s.format === 'email') return fc.emailAddress();
+      if (s.format === 'email' || s.format === 'idn-email') return fc.emailAddress();
       if (typeof s.pattern === 'string') return fc.stringMatching(new RegExp(s.pattern));
       return fc.string({ minLength: (s.minLength as number) ?? 0, maxLength: Math.min((s.maxLength as number) ?? 60, 60) });
     }
