@@ -3,36 +3,13 @@
 // exclusion constraint on booking.reservation_tables).
 import { connections } from '../support/cluster';
 import { addCombination } from '../support/fixtures';
-import { startTestApi, tenant, type ApiUnderTest } from './support';
+import { overlaps, startTestApi, tenant, type ApiUnderTest } from './support';
 
 let t: ApiUnderTest;
 beforeAll(async () => {
   t = await startTestApi({ env: { DB_POOL_SIZE: '10' } });
 });
 afterAll(() => t.close());
-
-/**
- * Every pair of active reservations of one restaurant that hold one table at overlapping times,
- * buffer included. Held tables are derived from the reservations themselves (the table, or every
- * member of the combination), not read from booking.reservation_tables, so the check does not
- * trust the structure the exclusion constraint lives on.
- */
-async function overlaps(restaurantId: number | string): Promise<Array<{ a: string; b: string; table_id: string }>> {
-  const { rows } = await t.db.pool.query<{ a: string; b: string; table_id: string }>(
-    `with held as (
-       select r.id, coalesce(m.table_id, r.table_id) as table_id,
-              tstzrange(r.starts_at, r.ends_at + make_interval(mins => rest.buffer_minutes), '[)') as during
-         from booking.reservations r
-         join booking.restaurants rest on rest.id = r.restaurant_id
-         left join booking.table_combination_members m on m.restaurant_id = r.restaurant_id and m.combination_id = r.combination_id
-        where r.restaurant_id = $1 and r.status in ('confirmed', 'seated', 'held'))
-     select a.id as a, b.id as b, a.table_id
-       from held a join held b on a.table_id = b.table_id and a.id < b.id and a.during && b.during
-      order by a.id, b.id`,
-    [restaurantId],
-  );
-  return rows;
-}
 
 test('parallel HTTP bookings of one slot spread over the fitting tables: exactly K distinct tables, the rest 409 all_tables_taken, round after round', async () => {
   // Rounds of exactly K racers catch a racer that gives up after losing a race (a table stays
@@ -137,5 +114,5 @@ test('after an HTTP storm of mixed parties at overlapping times, no table is hel
   );
   expect(responses.filter((r) => r.status !== 201 && r.status !== 409).map((r) => r.status)).toEqual([]);
   expect(responses.filter((r) => r.status === 201).length).toBeGreaterThan(0);
-  expect(await overlaps(bistro.id)).toEqual([]);
+  expect(await overlaps(t.db.pool, bistro.id)).toEqual([]);
 });

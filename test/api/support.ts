@@ -9,6 +9,7 @@ import YAML from 'yaml';
 import Ajv2020 from 'ajv/dist/2020';
 import { addContractFormats } from '../../server/formats';
 import type { Store } from 'express-rate-limit';
+import type pg from 'pg';
 import type { DestinationStream } from 'pino';
 import { freshDatabase, type TestDatabase } from '../support/cluster';
 import { createRestaurant, localDate, localInstant, type Restaurant, type RestaurantSpec } from '../support/fixtures';
@@ -168,4 +169,27 @@ export async function tenant(db: TestDatabase, spec: RestaurantSpec = {}, label 
 export async function count(db: TestDatabase, table: 'reservations' | 'clients' | 'reservation_events'): Promise<number> {
   const { rows } = await db.pool.query<{ n: number }>(`select count(*)::int as n from booking.${table}`);
   return rows[0]!.n;
+}
+
+/**
+ * Every pair of active reservations of one restaurant that hold one table at overlapping times,
+ * buffer included. Held tables are derived from the reservations themselves (the table, or every
+ * member of the combination), not read from booking.reservation_tables, so the check does not
+ * trust the structure the exclusion constraint lives on.
+ */
+export async function overlaps(pool: pg.Pool, restaurantId: number | string): Promise<Array<{ a: string; b: string; table_id: string }>> {
+  const { rows } = await pool.query<{ a: string; b: string; table_id: string }>(
+    `with held as (
+       select r.id, coalesce(m.table_id, r.table_id) as table_id,
+              tstzrange(r.starts_at, r.ends_at + make_interval(mins => rest.buffer_minutes), '[)') as during
+         from booking.reservations r
+         join booking.restaurants rest on rest.id = r.restaurant_id
+         left join booking.table_combination_members m on m.restaurant_id = r.restaurant_id and m.combination_id = r.combination_id
+        where r.restaurant_id = $1 and r.status in ('confirmed', 'seated', 'held'))
+     select a.id as a, b.id as b, a.table_id
+       from held a join held b on a.table_id = b.table_id and a.id < b.id and a.during && b.during
+      order by a.id, b.id`,
+    [restaurantId],
+  );
+  return rows;
 }
