@@ -21,6 +21,7 @@ interface Service {
   profiles?: string[];
   environment?: Record<string, string>;
   user?: string;
+  ports?: string[];
 }
 interface Compose {
   services: Record<string, Service>;
@@ -105,7 +106,58 @@ test('k6 runs the load scripts against the API only under the load profile', () 
   expect(k6!.volumes).toContain('./load:/scripts:ro');
   expect(k6!.depends_on?.api?.condition).toBe('service_healthy');
   for (const script of ['mixed', 'storm']) expect(existsSync(path.join(root, 'load', 'k6', `${script}.ts`))).toBe(true);
-  for (const [name, service] of Object.entries(compose.services)) {
-    if (name !== 'postgres' && name !== 'migrate' && name !== 'api') expect(service.profiles).toEqual(['load']);
+});
+
+test('the default services are postgres, migrate and the api; every other one belongs to the load or the citus profile', () => {
+  const byProfile = (profile: string | undefined) =>
+    Object.entries(compose.services)
+      .filter(([, service]) => service.profiles?.[0] === profile)
+      .map(([name]) => name);
+  expect(byProfile(undefined)).toEqual(['postgres', 'migrate', 'api']);
+  expect(byProfile('load')).toEqual(['load-prepare', 'k6']);
+  expect(byProfile('citus')).toEqual(['citus-coordinator', 'citus-worker-1', 'citus-worker-2', 'citus-register', 'citus-distribute', 'citus-api']);
+  for (const service of Object.values(compose.services)) expect(service.profiles?.length ?? 1).toBe(1);
+});
+
+const citusNodes = ['citus-coordinator', 'citus-worker-1', 'citus-worker-2'];
+
+test('citus: a coordinator and two workers from the official citusdata/citus image, each with a TCP healthcheck, its data on its own named volume, and one database name', () => {
+  for (const name of citusNodes) {
+    const node = compose.services[name]!;
+    expect(node.image).toMatch(/^citusdata\/citus:\d+\.\d+/);
+    expect(String(node.healthcheck?.test)).toContain('pg_isready -h 127.0.0.1');
+    expect(node.volumes).toEqual([`${name}:/var/lib/postgresql/data`]);
+    expect(compose.volumes).toHaveProperty(name);
+    // The coordinator reaches the workers with the same password and database.
+    expect(node.environment).toMatchObject({ POSTGRES_DB: 'nora', PGUSER: 'postgres', PGPASSWORD: node.environment?.POSTGRES_PASSWORD });
   }
+});
+
+test('citus: the workers are added once all three nodes are healthy, then db:distribute runs against the coordinator, and the citus API starts only after it succeeded', () => {
+  const { 'citus-register': register, 'citus-distribute': distribute, 'citus-api': api } = compose.services;
+  expect(register!.image).toBe(compose.services['citus-coordinator']!.image);
+  for (const name of citusNodes) expect(register!.depends_on?.[name]?.condition).toBe('service_healthy');
+  const sql = register!.command!.join(' ');
+  expect(sql).toContain('ON_ERROR_STOP=1');
+  expect(sql).toContain("citus_set_coordinator_host('citus-coordinator', 5432)");
+  for (const worker of ['citus-worker-1', 'citus-worker-2']) expect(sql).toContain(`citus_add_node('${worker}', 5432)`);
+  expect(distribute!.depends_on?.['citus-register']?.condition).toBe('service_completed_successfully');
+  expect(distribute!.command?.join(' ')).toContain('npm run db:distribute');
+  expect(api!.depends_on?.['citus-distribute']?.condition).toBe('service_completed_successfully');
+  for (const service of [distribute!, api!]) {
+    expect(service.image).toBe(compose.services.api!.image);
+    expect(new URL(service.environment!.DATABASE_URL!).host).toBe('citus-coordinator:5432');
+  }
+  expect(api!.build).toMatchObject({ dockerfile: 'Dockerfile' });
+  expect(api!.healthcheck).toEqual(compose.services.api!.healthcheck);
+});
+
+test('only the APIs publish a port, each on the loopback and its own; no database is reachable from the host', () => {
+  const published = Object.entries(compose.services)
+    .filter(([, service]) => service.ports)
+    .map(([name, service]) => [name, service.ports!.map((port) => port.replace(/\$\{[A-Z_]+:-(\d+)\}/, '$1'))]);
+  expect(published).toEqual([
+    ['api', ['127.0.0.1:3000:3000']],
+    ['citus-api', ['127.0.0.1:3001:3000']],
+  ]);
 });
