@@ -1,0 +1,33 @@
+// StrykerJS for server/ (`npm run mutate`, through test/mutation/stryker.ts): not part of
+// `npm test` or CI, a full run takes too long for every change.
+import jestConfig from './jest.config.js';
+
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  testRunner: 'jest',
+  checkers: ['typescript'],
+  tsconfigFile: 'tsconfig.json',
+  coverageAnalysis: 'perTest',
+  // Two cores, shared with PostgreSQL, which does most of the work of each test.
+  concurrency: 2,
+  timeoutMS: 60000,
+  mutate: ['server/**/*.ts', '!server/main.ts', '!server/worker/main.ts', '!server/mcp/main.ts', '!server/api-types.ts'],
+  jest: {
+    projectType: 'custom',
+    enableFindRelatedTests: true,
+    config: {
+      ...jestConfig,
+      // The wrapper has already built the database the test files clone.
+      globalSetup: undefined,
+      globalTeardown: undefined,
+      collectCoverage: false,
+      coverageThreshold: undefined,
+      testMatch: ['**/test/api/**/*.test.ts', '**/test/mcp/**/*.test.ts', '**/test/webhooks/**/*.test.ts'],
+    },
+  },
+  reporters: ['clear-text', 'progress', 'html', 'json'],
+  htmlReporter: { fileName: 'reports/mutation/mutation.html' },
+  jsonReporter: { fileName: 'reports/mutation/mutation.json' },
+  ignorePatterns: ['.data', 'coverage', 'reports'],
+  tempDirName: '.stryker-tmp',
+};
