@@ -170,6 +170,21 @@ describe('slots', () => {
     expect(taken).toEqual(['18:30', '18:45', '19:00', '19:15', '19:30', '19:45', '20:00', '20:15', '20:30', '20:45', '21:00', '21:15', '21:30']);
   });
 
+  test('a stay off the grid (91 minutes, 15 of buffer) booked at 20:00 keeps 21:45 taken and frees 22:00, as book_table finds', async () => {
+    const r = await createRestaurant(db.pool, {
+      tables: [[4, 1]],
+      reservationMinutes: 91,
+      hours: [1, 2, 3, 4, 5, 6, 7].map((d): [number, string, string] => [d, '18:00', '23:59']),
+    });
+    const day = await localDate(db.pool, r.timezone, 2);
+    await book(db.pool, { restaurantId: r.id, startsAt: await localInstant(db.pool, r.timezone, day, '20:00'), guests: 2 });
+    const late = (await counts(r.id, day, 2)).filter((s) => ['21:45', '22:00'].includes(s.local_time));
+    expect(late.map((s) => [s.local_time, s.tables_available])).toEqual([['21:45', 0], ['22:00', 1]]);
+    const refused = await refusal(book(db.pool, { restaurantId: r.id, startsAt: late[0]!.starts_at.toISOString(), guests: 2 }));
+    expect([refused.code, refused.reason]).toEqual(['PT409', 'all_tables_taken']);
+    expect((await book(db.pool, { restaurantId: r.id, startsAt: late[1]!.starts_at.toISOString(), guests: 2 })).table_id).toBe(r.tableIds[0]);
+  });
+
   test('are none on a closure day or a day without hours', async () => {
     const r = await createRestaurant(db.pool, { hours: [[1, '13:00', '16:00']] });
     const { rows } = await db.pool.query<{ monday: string; tuesday: string }>(
@@ -221,6 +236,17 @@ describe('across DST in Europe/Madrid, open 22:00-05:00', () => {
     }
     const left = (await counts(r.id, '2027-10-30', 2)).filter((s) => s.local_time === '02:30');
     expect(left.map((s) => s.tables_available)).toEqual([0, 0]);
+  });
+});
+
+describe('on a Sunday whose clocks changed at 02:00, a lunch opening at 12:00', () => {
+  test.each([
+    ['Europe/Berlin', '2027-03-28', '2027-03-28T10:00:00.000Z'],
+    ['America/New_York', '2027-11-07', '2027-11-07T17:00:00.000Z'],
+  ])('in %s on %s starts at noon local time (%s), not an hour off', async (timezone, day, noon) => {
+    const r = await createRestaurant(db.pool, { timezone, horizonDays: 730, hours: [[7, '12:00', '15:00']] });
+    const first = (await counts(r.id, day, 2))[0]!;
+    expect([first.local_time, first.starts_at.toISOString()]).toEqual(['12:00', noon]);
   });
 });
 
