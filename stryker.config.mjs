@@ -11,6 +11,9 @@ export default {
   // Two cores, shared with PostgreSQL, which does most of the work of each test.
   concurrency: 2,
   timeoutMS: 60000,
+  // The first run (every test, in one process, recording which tests reach which code) takes
+  // several minutes on two cores.
+  dryRunTimeoutMinutes: 30,
   mutate: ['server/**/*.ts', '!server/main.ts', '!server/worker/main.ts', '!server/mcp/main.ts', '!server/api-types.ts'],
   jest: {
     projectType: 'custom',
@@ -23,6 +26,9 @@ export default {
       collectCoverage: false,
       coverageThreshold: undefined,
       testMatch: ['**/test/api/**/*.test.ts', '**/test/mcp/**/*.test.ts', '**/test/webhooks/**/*.test.ts'],
+      // These run server/ in child processes (or only type-check it), where no mutant is
+      // switched on: they could kill nothing and cost minutes per run.
+      testPathIgnorePatterns: ['/node_modules/', '/test/api/(workers|shutdown|shared-limits|key-revocation|contract-types)\\.test\\.ts$', '/test/mcp/stdio\\.test\\.ts$'],
     },
   },
   reporters: ['clear-text', 'progress', 'html', 'json'],
