@@ -72,14 +72,17 @@ export const defects: Defect[] = [
   {
     name: "tenancy: another restaurant's client",
     steps: [{ fn: 'booking_private.check_client(bigint, bigint)', from: 'c.restaurant_id = p_restaurant_id and ', to: '' }],
+    http: ['test/api/tenancy.test.ts'],
   },
   {
     name: "tenancy: another restaurant's table",
     steps: [{ fn: 'booking_private.check_table(bigint, bigint, integer)', from: 't.restaurant_id = p_restaurant_id and ', to: '' }],
+    http: ['test/api/tenancy.test.ts'],
   },
   {
     name: "tenancy: another restaurant's reservation",
     steps: [{ fn: 'booking_private.reservation_for_update(bigint, bigint)', from: 'r.restaurant_id = p_restaurant_id and ', to: '' }],
+    http: ['test/api/tenancy.test.ts'],
   },
   {
     name: 'counted slots start one minute late',
