@@ -35,5 +35,6 @@ export default {
   htmlReporter: { fileName: 'reports/mutation/mutation.html' },
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
   ignorePatterns: ['.data', 'coverage', 'reports'],
-  tempDirName: '.stryker-tmp',
+  // Not a dot folder: Express's sendFile refuses any path with one (GET /openapi.yaml would 404).
+  tempDirName: 'stryker-tmp',
 };

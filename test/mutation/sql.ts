@@ -38,14 +38,17 @@ const wanted = process.argv.slice(2);
 const unknown = wanted.filter((name) => !defects.some((d) => d.name === name));
 if (unknown.length > 0) throw new Error(`unknown defect(s) ${JSON.stringify(unknown)}; known: ${defects.map((d) => d.name).join('; ')}`);
 const chosen = wanted.length > 0 ? defects.filter((d) => wanted.includes(d.name)) : defects;
-const rows: string[] = ['| defect | tests that caught it | count |', '| --- | --- | --- |'];
+const rows: string[] = ['| defect | tests that caught it | in |', '| --- | --- | --- |'];
 let weak = 0;
 for (const defect of chosen) {
   const started = Date.now();
   const tests = caughtBy(defect.name, defect.http ?? []);
   if (tests.length < REQUIRED) weak += 1;
   process.stderr.write(`${defect.name}: caught by ${tests.length} in ${Math.round((Date.now() - started) / 1000)} s\n${tests.map((t) => `  ${t}\n`).join('')}`);
-  rows.push(`| ${defect.name} | ${tests.map((t) => t.replace(/\|/g, '\\|')).join('<br>') || 'none: survived'} | ${tests.length} |`);
+  const files = new Map<string, number>();
+  for (const file of tests.map((test) => test.split(' ')[0]!)) files.set(file, (files.get(file) ?? 0) + 1);
+  const where = [...files].map(([file, n]) => (n > 1 ? `${file} (${n})` : file)).join(', ');
+  rows.push(`| ${defect.name} | ${tests.length || 'none: survived'} | ${where} |`);
 }
 process.stdout.write(`${rows.join('\n')}\n`);
 if (weak > 0) {
