@@ -23,9 +23,10 @@ export default {
     enableFindRelatedTests: true,
     config: {
       ...jestConfig,
-      // The wrapper has already built the database the test files clone.
-      globalSetup: undefined,
-      globalTeardown: undefined,
+      // The wrapper has already built the database the test files clone. Null, not undefined:
+      // Stryker lays this over jest.config.js, and an undefined value would keep that one's.
+      globalSetup: null,
+      globalTeardown: null,
       collectCoverage: false,
       coverageThreshold: undefined,
       testMatch: ['**/test/api/**/*.test.ts', '**/test/mcp/**/*.test.ts', '**/test/webhooks/**/*.test.ts'],
