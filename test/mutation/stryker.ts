@@ -5,6 +5,9 @@ import { spawnSync } from 'node:child_process';
 import globalSetup from '../support/global-setup';
 import globalTeardown from '../support/global-teardown';
 
+// Ctrl-C reaches Stryker too, which stops; this process stays to drop the database.
+process.on('SIGINT', () => undefined);
+
 async function main(): Promise<number> {
   await globalSetup();
   try {
