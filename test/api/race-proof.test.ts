@@ -1,6 +1,7 @@
 // Issue 12, single points of proof: end-to-end tests, each of which fails when one guarantee of
 // DESIGN §1.2-§1.3 is removed (the retry after a lost race, the mapping of a raw conflict, the
 // exclusion constraint on booking.reservation_tables).
+import type pg from 'pg';
 import { connections } from '../support/cluster';
 import { addCombination } from '../support/fixtures';
 import { overlaps, startTestApi, tenant, type ApiUnderTest } from './support';
@@ -10,6 +11,21 @@ beforeAll(async () => {
   t = await startTestApi({ env: { DB_POOL_SIZE: '10' } });
 });
 afterAll(() => t.close());
+
+/** How many sessions wait for a lock the session `pid` holds, once at least one does (about 5 s at most). */
+async function blockedBy(watcher: pg.Client, pid: number): Promise<number> {
+  let waiting = 0;
+  for (let i = 0; i < 200 && waiting === 0; i += 1) {
+    const { rows } = await watcher.query<{ n: number }>(
+      `select count(*)::int as n from pg_stat_activity
+        where datname = current_database() and wait_event_type = 'Lock' and $1 = any(pg_blocking_pids(pid))`,
+      [pid],
+    );
+    waiting = rows[0]!.n;
+    if (waiting === 0) await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  return waiting;
+}
 
 test('parallel HTTP bookings of one slot spread over the fitting tables: exactly K distinct tables, the rest 409 all_tables_taken, round after round', async () => {
   // Rounds of exactly K racers catch a racer that gives up after losing a race (a table stays
@@ -61,17 +77,7 @@ test('a raw INSERT racing an API booking for the same table makes the API answer
     );
     const pending = t.api.post(`/api/restaurants/${bistro.id}/reservations`, bistro.key).send({ date, guests: 2, table_id: Number(table) }).then((res) => res);
     // The API's transaction must be queued behind the uncommitted row before the owner commits.
-    let waiting = 0;
-    for (let i = 0; i < 200 && waiting === 0; i += 1) {
-      const { rows } = await watcher!.query<{ n: number }>(
-        `select count(*)::int as n from pg_stat_activity
-          where datname = current_database() and wait_event_type = 'Lock' and $1 = any(pg_blocking_pids(pid))`,
-        [ownerPid[0]!.pid],
-      );
-      waiting = rows[0]!.n;
-      if (waiting === 0) await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-    expect(waiting).toBe(1);
+    expect(await blockedBy(watcher!, ownerPid[0]!.pid)).toBe(1);
     await owner!.query('commit');
     const res = await pending;
     expect(res.status).toBe(409);
@@ -98,6 +104,25 @@ test('a raw INSERT racing an API booking for the same table makes the API answer
   } finally {
     await owner!.query('rollback').catch(() => undefined);
     await Promise.all([owner!.end(), watcher!.end()]);
+  }
+});
+
+test('an API booking that finds the one fitting table being taken waits, and books it when that booker rolls back', async () => {
+  const bistro = await tenant(t.db, { tables: [[2, 1]] });
+  const date = await bistro.at('20:00');
+  const [booker, watcher] = await connections(t.db.url, 2);
+  try {
+    await booker!.query('begin');
+    const { rows: bookerPid } = await booker!.query<{ pid: number }>('select pg_backend_pid() as pid');
+    await booker!.query('select * from booking.book_table($1, $2, 2)', [bistro.id, date]);
+    const pending = t.api.post(`/api/restaurants/${bistro.id}/reservations`, bistro.key).send({ date, guests: 2 }).then((res) => res);
+    expect(await blockedBy(watcher!, bookerPid[0]!.pid)).toBe(1);
+    await booker!.query('rollback');
+    const res = await pending;
+    expect([res.status, res.body.data?.table.id]).toEqual([201, Number(bistro.restaurant.tableIds[0])]);
+  } finally {
+    await booker!.query('rollback').catch(() => undefined);
+    await Promise.all([booker!.end(), watcher!.end()]);
   }
 });
 

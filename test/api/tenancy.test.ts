@@ -101,6 +101,14 @@ test("one restaurant's ids under its own path are simply not found", async () =>
   await t.api.post('/rpc/book_table', mine.key).send({ restaurant_id: mine.id, starts_at: await mine.at('20:00'), guests: 2, client_id: theirClient }).expect(404);
 });
 
+test("a booking under one's own path naming the other restaurant's table is 404 table_not_found and books nothing", async () => {
+  const theirTable = Number(theirs.restaurant.tableIds[0]);
+  const res = await t.api.post(`/api/restaurants/${mine.id}/reservations`, mine.key).send({ date: await mine.at('21:00'), guests: 2, table_id: theirTable }).expect(404);
+  expect(res.body.error.details.reason).toBe('table_not_found');
+  const { rows } = await t.db.pool.query<{ n: number }>('select count(*)::int as n from booking.reservations where table_id = $1', [theirTable]);
+  expect(rows[0]!.n).toBe(1);
+});
+
 test('a revoked key stops working', async () => {
   const key = await apiKey(t.db, String(mine.id), 'temp');
   await t.api.get(`/api/restaurants/${mine.id}/clients`, key).expect(200);

@@ -93,7 +93,6 @@ describe('counts agree with brute force over tables, combinations, areas and pac
     { members: [3, 4], min: 6, capacity: 10, active: true }, // across both areas; table 4 seats 6 alone
     { members: [4, 6], min: 9, capacity: 12, active: true }, // shares table 4 with the terrace's large one
   ];
-  const SLOT = 15;
   const BUFFER = 7;
   const stay = (guests: number) => (guests <= 2 ? 61 : 91);
   let r: Restaurant;
@@ -131,7 +130,7 @@ describe('counts agree with brute force over tables, combinations, areas and pac
 
   const hhmm = (minutes: number) => `${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
 
-  test('for random reservations, inactive tables, pacing limits, areas and party sizes (fixed seed), and book_table seats exactly that many', async () => {
+  test('for random reservations, inactive tables, pacing limits, areas, slot sizes and party sizes (fixed seed), and book_table seats exactly that many', async () => {
     const reservation = fc.record({
       // A single table (0-7) or a combination (8-15).
       target: fc.nat(tables.length + combinationSpecs.length - 1),
@@ -155,7 +154,9 @@ describe('counts agree with brute force over tables, combinations, areas and pac
         fc.constantFrom(null, null, 'inside', 'terrace'),
         fc.integer({ min: 1, max: 12 }),
         fc.array(fc.nat(1000), { minLength: 3, maxLength: 3 }),
-        async (reservations, inactive, limits, area, guests, probes) => {
+        fc.constantFrom(10, 15, 20, 30),
+        async (reservations, inactive, limits, area, guests, probes, slot) => {
+          await db.pool.query('update booking.restaurants set slot_minutes = $2 where id = $1', [r.id, slot]);
           await db.pool.query('delete from booking.reservations where restaurant_id = $1', [r.id]);
           await db.pool.query('delete from booking.pacing_limits where restaurant_id = $1', [r.id]);
           await db.pool.query('update booking.tables set active = not (id = any($2)) where restaurant_id = $1', [
@@ -221,7 +222,7 @@ describe('counts agree with brute force over tables, combinations, areas and pac
           const open = Date.parse(`${day}T12:00:00Z`);
           const close = Date.parse(`${day}T23:00:00Z`);
           const expected: Array<{ at: string; count: number; pacing: { cap: number; booked: number } | null }> = [];
-          for (let t = open; t + stay(guests) * MINUTE <= close; t += SLOT * MINUTE) {
+          for (let t = open; t + stay(guests) * MINUTE <= close; t += slot * MINUTE) {
             const blockEnd = t + (stay(guests) + BUFFER) * MINUTE;
             const taken = new Set(stored.filter((s) => s.from < blockEnd && t < s.blockedUntil).flatMap((s) => s.held));
             // Sequential bookings: every free fitting single table first, then the combinations in order.
@@ -245,7 +246,7 @@ describe('counts agree with brute force over tables, combinations, areas and pac
               .map((w) => w.maxCovers);
             let pacing: { cap: number; booked: number } | null = null;
             if (caps.length > 0) {
-              const booked = stored.filter((s) => t <= s.from && s.from < t + SLOT * MINUTE).reduce((sum, s) => sum + s.guests, 0);
+              const booked = stored.filter((s) => t <= s.from && s.from < t + slot * MINUTE).reduce((sum, s) => sum + s.guests, 0);
               pacing = { cap: Math.min(...caps), booked };
               seated = Math.min(seated, Math.floor(Math.max(pacing.cap - booked, 0) / guests));
             }

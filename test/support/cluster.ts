@@ -14,6 +14,7 @@ export const TEST_ENV = {
   adminUrl: 'NORA_TEST_ADMIN_URL',
   template: 'NORA_TEST_TEMPLATE',
   apiRole: 'NORA_TEST_API_ROLE',
+  defect: 'NORA_TEST_DEFECT',
 } as const;
 
 function required(name: string): string {

@@ -3,6 +3,7 @@
 import { loadConfig } from '../../config';
 import { createDatabase, makeTemporaryDataDir, startEmbedded, withDatabase } from '../../db/postgres';
 import { migrateDatabase } from '../../db/migrate';
+import { plantDefect } from '../mutation/plant';
 import { TEST_ENV, type TestCluster } from './cluster';
 
 export default async function globalSetup(): Promise<void> {
@@ -17,6 +18,9 @@ export default async function globalSetup(): Promise<void> {
   const template = `nora_test_${process.pid}_template`;
   await createDatabase(cluster.adminUrl, template);
   await migrateDatabase({ databaseUrl: withDatabase(cluster.adminUrl, template), apiRole: config.apiRole });
+  // `npm run mutate:sql` runs the suite against a template with one defect planted.
+  const defect = process.env[TEST_ENV.defect];
+  if (defect) await plantDefect(withDatabase(cluster.adminUrl, template), defect);
   cluster.template = template;
   (globalThis as { __noraCluster?: TestCluster }).__noraCluster = cluster;
   process.env[TEST_ENV.adminUrl] = cluster.adminUrl;

@@ -1,0 +1,44 @@
+// StrykerJS for server/ (`npm run mutate`, through test/mutation/stryker.ts): not part of
+// `npm test` or CI, a full run takes too long for every change.
+import jestConfig from './jest.config.js';
+
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  testRunner: 'jest',
+  checkers: ['typescript'],
+  tsconfigFile: 'tsconfig.json',
+  coverageAnalysis: 'perTest',
+  // Two cores, shared with PostgreSQL, which does most of the work of each test.
+  concurrency: 2,
+  timeoutMS: 60000,
+  // The first run (every test, in one process, recording which tests reach which code) takes
+  // several minutes on two cores.
+  dryRunTimeoutMinutes: 30,
+  // A mutant in module-level code (a constant, a table) is reached while the test files load,
+  // so only the whole suite could judge it: minutes each. Stryker reports them as ignored.
+  ignoreStatic: true,
+  mutate: ['server/**/*.ts', '!server/main.ts', '!server/worker/main.ts', '!server/mcp/main.ts', '!server/api-types.ts'],
+  jest: {
+    projectType: 'custom',
+    enableFindRelatedTests: true,
+    config: {
+      ...jestConfig,
+      // The wrapper has already built the database the test files clone. Null, not undefined:
+      // Stryker lays this over jest.config.js, and an undefined value would keep that one's.
+      globalSetup: null,
+      globalTeardown: null,
+      collectCoverage: false,
+      coverageThreshold: undefined,
+      testMatch: ['**/test/api/**/*.test.ts', '**/test/mcp/**/*.test.ts', '**/test/webhooks/**/*.test.ts'],
+      // These run server/ in child processes (or only type-check it), where no mutant is
+      // switched on: they could kill nothing and cost minutes per run.
+      testPathIgnorePatterns: ['/node_modules/', '/test/api/(workers|shutdown|shared-limits|key-revocation|contract-types)\\.test\\.ts$', '/test/mcp/stdio\\.test\\.ts$'],
+    },
+  },
+  reporters: ['clear-text', 'progress', 'html', 'json'],
+  htmlReporter: { fileName: 'reports/mutation/mutation.html' },
+  jsonReporter: { fileName: 'reports/mutation/mutation.json' },
+  ignorePatterns: ['.data', 'coverage', 'reports'],
+  // Not a dot folder: Express's sendFile refuses any path with one (GET /openapi.yaml would 404).
+  tempDirName: 'stryker-tmp',
+};
