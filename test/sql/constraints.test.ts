@@ -141,6 +141,14 @@ describe('check constraints', () => {
     const other = await createRestaurant(db.pool, { name: 'Elsewhere' });
     expect((await db.pool.query("insert into booking.clients (restaurant_id, email) values ($1, 'eva@example.com')", [other.id])).rowCount).toBe(1);
   });
+
+  test('e-mails are unique whatever their case in every script, in a database of any locale (23505)', async () => {
+    await db.pool.query("insert into booking.clients (restaurant_id, email) values ($1, 'éva@exämple.org')", [r.id]);
+    for (const email of ['ÉVA@EXÄMPLE.ORG', 'Éva@Exämple.org']) {
+      const error = await refusal(db.pool.query('insert into booking.clients (restaurant_id, email) values ($1, $2)', [r.id, email]));
+      expect([email, error.code]).toEqual([email, '23505']);
+    }
+  });
 });
 
 describe('composite foreign keys', () => {
