@@ -3,10 +3,16 @@
 import { loadConfig } from '../../config';
 import { createDatabase, makeTemporaryDataDir, startEmbedded, withDatabase } from '../../db/postgres';
 import { migrateDatabase } from '../../db/migrate';
-import { TEST_ENV, type TestCluster } from './cluster';
+import { createCitusDatabase } from '../../db/citus';
+import { distributeDatabase } from '../../db/distribute';
+import { TEST_ENV, testTarget, type TestCluster } from './cluster';
 
 export default async function globalSetup(): Promise<void> {
   const config = loadConfig();
+  const citus = testTarget() === 'citus';
+  if (citus && !config.databaseUrl) {
+    throw new Error(`${TEST_ENV.target}=citus needs DATABASE_URL at a Citus coordinator (npm run citus:local prints one)`);
+  }
   let cluster: TestCluster;
   if (config.databaseUrl) {
     cluster = { adminUrl: withDatabase(config.databaseUrl, 'postgres') };
@@ -15,8 +21,16 @@ export default async function globalSetup(): Promise<void> {
     cluster = { adminUrl: server.adminUrl, stop: () => server.stop() };
   }
   const template = `nora_test_${process.pid}_template`;
-  await createDatabase(cluster.adminUrl, template);
-  await migrateDatabase({ databaseUrl: withDatabase(cluster.adminUrl, template), apiRole: config.apiRole });
+  if (citus) {
+    // The same migrations, then the same distribution a user runs (npm run db:distribute).
+    await createCitusDatabase(cluster.adminUrl, template, new URL(cluster.adminUrl).hostname);
+    await migrateDatabase({ databaseUrl: withDatabase(cluster.adminUrl, template), apiRole: config.apiRole });
+    await distributeDatabase(withDatabase(cluster.adminUrl, template));
+    cluster.citus = true;
+  } else {
+    await createDatabase(cluster.adminUrl, template);
+    await migrateDatabase({ databaseUrl: withDatabase(cluster.adminUrl, template), apiRole: config.apiRole });
+  }
   cluster.template = template;
   (globalThis as { __noraCluster?: TestCluster }).__noraCluster = cluster;
   process.env[TEST_ENV.adminUrl] = cluster.adminUrl;

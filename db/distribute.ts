@@ -1,0 +1,122 @@
+// `npm run db:distribute`: distributes the migrated schema on a Citus coordinator (DATABASE_URL,
+// the database created on every node with the citus extension and the workers added). Safe to
+// run again: what is already distributed is left alone, so a second run does nothing, and a run
+// after a new migration distributes only what the migration added. The choices are explained in
+// README ("Citus"); in short:
+//
+// - Every tenant table is hash-distributed by restaurant_id (booking.restaurants by id), all in
+//   one colocation group: a restaurant's rows of every table sit in shards on the same worker,
+//   so its foreign keys, its exclusion constraints and its triggers are checked there, locally.
+// - booking_private.api_keys is a reference table (a copy on every node): a key is found by its
+//   hash, without a restaurant, and admin keys have none.
+// - graphile-worker's and graphile-migrate's tables stay on the coordinator.
+// - Every function of the two schemas is propagated to the workers (the triggers run there), and
+//   the two hot ones, book_table and available_table_counts, are delegated: a plain
+//   `select booking.book_table(…)` outside a transaction block runs whole on the worker that
+//   holds the restaurant (one round trip from the coordinator instead of one per statement).
+// - citus.enable_unsafe_triggers is set on the database: Citus refuses to distribute a table
+//   with triggers, and to create one on a distributed table, without it. Every trigger here
+//   touches only rows of its own restaurant (colocated shards on the same worker), the case
+//   where the "unsafe" visibility and deadlock issues do not arise.
+// - citus.propagate_set_commands = 'local' is set on the database: a SET LOCAL in a transaction
+//   block reaches the workers, where the history trigger reads nora.channel and nora.actor.
+import pg from 'pg';
+
+export const TENANT_TABLES = [
+  'booking.restaurants',
+  'booking.tables',
+  'booking.clients',
+  'booking.table_combinations',
+  'booking.table_combination_members',
+  'booking.opening_hours',
+  'booking.closures',
+  'booking.turn_times',
+  'booking.pacing_limits',
+  'booking.reservations',
+  'booking.reservation_tables',
+  'booking.reservation_events',
+  'booking.waitlist',
+  'booking.webhook_endpoints',
+  'booking_private.webhook_secrets',
+  'booking.webhook_events',
+  'booking.webhook_deliveries',
+] as const;
+
+export const REFERENCE_TABLES = ['booking_private.api_keys'] as const;
+
+/** Functions that run whole on the worker holding the restaurant (their first argument). */
+export const DELEGATED_FUNCTIONS = ['booking.book_table', 'booking.available_table_counts'] as const;
+
+export interface DistributeReport {
+  tables: string[];
+  referenceTables: string[];
+  functions: number;
+  delegated: string[];
+}
+
+export async function distributeDatabase(url: string): Promise<DistributeReport> {
+  const client = new pg.Client({ connectionString: url });
+  client.on('error', () => undefined);
+  await client.connect();
+  const report: DistributeReport = { tables: [], referenceTables: [], functions: 0, delegated: [] };
+  try {
+    const { rows: citus } = await client.query<{ yes: boolean }>("select exists (select 1 from pg_extension where extname = 'citus') as yes");
+    if (!citus[0]!.yes) throw new Error('no citus extension in this database: db:distribute needs a Citus coordinator (see README, Citus)');
+    const { rows: workers } = await client.query<{ n: number }>("select count(*)::int as n from pg_dist_node where groupid <> 0 and isactive");
+    if (workers[0]!.n === 0) throw new Error('no workers registered in this database (select citus_add_node(host, port) first)');
+    const { rows: database } = await client.query<{ name: string }>('select current_database() as name');
+    const name = client.escapeIdentifier(database[0]!.name);
+    await client.query(`alter database ${name} set citus.enable_unsafe_triggers = on`);
+    await client.query(`alter database ${name} set citus.propagate_set_commands = 'local'`);
+    await client.query('set citus.enable_unsafe_triggers = on');
+    // One transaction: the tables that reference each other are distributed together.
+    await client.query('begin');
+    await client.query("set local citus.multi_shard_modify_mode = 'sequential'");
+    const distributed = async (table: string) =>
+      (await client.query('select 1 from pg_dist_partition where logicalrelid = $1::regclass', [table])).rowCount! > 0;
+    for (const table of REFERENCE_TABLES) {
+      if (await distributed(table)) continue;
+      await client.query('select create_reference_table($1)', [table]);
+      report.referenceTables.push(table);
+    }
+    for (const table of TENANT_TABLES) {
+      if (await distributed(table)) continue;
+      if (table === 'booking.restaurants') {
+        await client.query("select create_distributed_table($1, 'id')", [table]);
+      } else {
+        await client.query("select create_distributed_table($1, 'restaurant_id', colocate_with => 'booking.restaurants')", [table]);
+      }
+      report.tables.push(table);
+    }
+    await client.query('commit');
+    // Every function of ours, on every node (the triggers and the delegated functions call them
+    // there); later CREATE OR REPLACE of a propagated function is propagated by Citus itself.
+    const { rows: functions } = await client.query<{ fn: string; name: string; distributed: boolean; delegated: boolean }>(
+      `select p.oid::regprocedure::text as fn, n.nspname || '.' || p.proname as name,
+              d.objid is not null as distributed, d.distribution_argument_index is not null as delegated
+       from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+       left join pg_catalog.pg_dist_object d on d.classid = 'pg_proc'::regclass and d.objid = p.oid
+       where n.nspname in ('booking', 'booking_private') and p.prokind = 'f'
+       order by 1`,
+    );
+    for (const fn of functions) {
+      if ((DELEGATED_FUNCTIONS as readonly string[]).includes(fn.name)) {
+        if (fn.delegated) continue;
+        await client.query(
+          "select create_distributed_function($1, 'restaurant_id', colocate_with => 'booking.restaurants')",
+          [fn.fn],
+        );
+        report.delegated.push(fn.fn);
+      } else if (!fn.distributed) {
+        await client.query('select create_distributed_function($1)', [fn.fn]);
+        report.functions++;
+      }
+    }
+    return report;
+  } catch (error) {
+    await client.query('rollback').catch(() => undefined);
+    throw error;
+  } finally {
+    await client.end();
+  }
+}
