@@ -10,7 +10,7 @@
 //
 // Settings of the throwaway nodes: trust authentication on 127.0.0.1 only, fsync off, 8 shards
 // per distributed table (Citus's default is 32; fewer keep a test database small and quick to
-// copy), 300 connections per node.
+// copy), 300 connections and 64 background workers per node.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, appendFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -82,6 +82,8 @@ async function start(): Promise<State> {
       `port = ${port}`,
       "unix_socket_directories = ''",
       'max_connections = 300',
+      // Citus runs a maintenance daemon per database: one per test file's database.
+      'max_worker_processes = 64',
       'fsync = off',
       'synchronous_commit = off',
       'full_page_writes = off',

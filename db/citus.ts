@@ -89,10 +89,22 @@ async function quiesce(url: string, name: string): Promise<void> {
  * keep their names, the nodes their addresses). Each test file gets one in a second or two.
  */
 export async function cloneCitusDatabase(adminUrl: string, template: string, name: string): Promise<void> {
-  const workers = await citusWorkers(withDatabase(adminUrl, template));
+  const workers = await citusWorkers(adminUrl);
   for (const url of [adminUrl, ...workers.map((worker) => nodeUrl(adminUrl, worker, 'postgres'))]) {
     await quiesce(url, template);
-    await withClient(url, (client) => client.query(`create database ${pg.escapeIdentifier(name)} template ${pg.escapeIdentifier(template)}`));
+    await withClient(url, async (client) => {
+      await client.query(`create database ${pg.escapeIdentifier(name)} template ${pg.escapeIdentifier(template)}`);
+      // A copy does not inherit the template's ALTER DATABASE … SET settings (db:distribute's).
+      const { rows } = await client.query<{ setting: string }>(
+        `select unnest(s.setconfig) as setting from pg_db_role_setting s join pg_database d on d.oid = s.setdatabase
+         where d.datname = $1 and s.setrole = 0`,
+        [template],
+      );
+      for (const { setting } of rows) {
+        const at = setting.indexOf('=');
+        await client.query(`alter database ${pg.escapeIdentifier(name)} set ${setting.slice(0, at)} = ${client.escapeLiteral(setting.slice(at + 1))}`);
+      }
+    });
   }
 }
 

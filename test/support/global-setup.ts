@@ -25,7 +25,7 @@ export default async function globalSetup(): Promise<void> {
     // The same migrations, then the same distribution a user runs (npm run db:distribute).
     await createCitusDatabase(cluster.adminUrl, template, new URL(cluster.adminUrl).hostname);
     await migrateDatabase({ databaseUrl: withDatabase(cluster.adminUrl, template), apiRole: config.apiRole });
-    await distributeDatabase(withDatabase(cluster.adminUrl, template));
+    await distributeDatabase(withDatabase(cluster.adminUrl, template), config.apiRole);
     cluster.citus = true;
   } else {
     await createDatabase(cluster.adminUrl, template);
