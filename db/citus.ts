@@ -3,22 +3,11 @@
 // extension and the workers registered (Citus keeps its metadata per database), and the clone of
 // such a database for a test file. Nothing here needs Citus unless it is called.
 import pg from 'pg';
-import { withDatabase } from './postgres';
+import { withAdmin as withClient, withDatabase } from './postgres';
 
 export interface CitusNode {
   host: string;
   port: number;
-}
-
-async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
 }
 
 function nodeUrl(coordinatorUrl: string, node: CitusNode, database: string): string {
