@@ -51,6 +51,8 @@ export class Database {
   private readonly logger: Logger;
   /** Statement names by SQL text, when statements are prepared (DB_PREPARED_STATEMENTS). */
   private readonly names: Map<string, string> | null;
+  /** Whether the server is a Citus coordinator; asked once, on the first write. */
+  private citus: Promise<boolean> | null = null;
 
   constructor(options: DatabaseOptions) {
     // Startup options apply before the first statement: every connection runs as the API role,
@@ -101,6 +103,26 @@ export class Database {
     return { name, text: sql, values: params };
   }
 
+  /**
+   * On a Citus coordinator the history trigger runs on the worker holding the restaurant's
+   * shard, which sees the acting channel and actor only when they are set with SET LOCAL (what
+   * citus.propagate_set_commands = 'local', set by db:distribute, sends along); set_config is
+   * not propagated. One PostgreSQL keeps the one-statement set_config.
+   */
+  private isCitus(): Promise<boolean> {
+    this.citus ??= this.withClient(async (client) =>
+      (await client.query<{ yes: boolean }>("select exists (select 1 from pg_extension where extname = 'citus') as yes")).rows[0]!.yes,
+    ).catch((error: unknown) => {
+      this.citus = null;
+      throw error;
+    });
+    return this.citus;
+  }
+
+  private static setLocal(client: pg.PoolClient, actor: Actor): string {
+    return `set local nora.channel = ${client.escapeLiteral(actor.channel)}; set local nora.actor = ${client.escapeLiteral(actor.label)}`;
+  }
+
   async read<T = Json>(sql: string, params: unknown[]): Promise<T[]> {
     return this.withClient(async (client) => (await client.query(this.statement(sql, params))).rows as T[]);
   }
@@ -110,14 +132,17 @@ export class Database {
    * PostgreSQL reports a serialization failure or deadlock.
    */
   async transaction<T>(actor: Actor, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const citus = await this.isCitus();
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.withClient(async (client) => {
           // One round trip for both: a simple-protocol query takes no parameters, hence the
           // escaped literals.
           await client.query(
-            `begin; select set_config('nora.channel', ${client.escapeLiteral(actor.channel)}, true), ` +
-              `set_config('nora.actor', ${client.escapeLiteral(actor.label)}, true)`,
+            citus
+              ? `begin; ${Database.setLocal(client, actor)}`
+              : `begin; select set_config('nora.channel', ${client.escapeLiteral(actor.channel)}, true), ` +
+                  `set_config('nora.actor', ${client.escapeLiteral(actor.label)}, true)`,
           );
           try {
             const result = await work(client);
@@ -148,8 +173,23 @@ export class Database {
                  called as (select * from booking.${fn}((select restaurant_id from acting)${rest}))
                  ${shape('called')}`;
     const params = [args[0], actor.channel, actor.label, ...args.slice(1)];
+    const citus = await this.isCitus();
     for (let attempt = 0; ; attempt++) {
       try {
+        if (citus) {
+          // Three round trips on Citus: the settings as SET LOCAL (see isCitus), the call, commit.
+          return await this.withClient(async (client) => {
+            await client.query(`begin; ${Database.setLocal(client, actor)}`);
+            try {
+              const row = (await client.query(this.statement(sql, params))).rows[0] as T;
+              await client.query('commit');
+              return row;
+            } catch (error) {
+              await client.query('rollback').catch(() => undefined);
+              throw error;
+            }
+          });
+        }
         return (await this.read<T>(sql, params))[0]!;
       } catch (error) {
         if (!isRetryable(error) || attempt >= this.retries) throw error;
