@@ -1,6 +1,6 @@
 --! Previous: sha1:0c23696b53b9ab184e92db9def18f8fe5987cb8c
---! Hash: sha1:e4549614751fa09f7c1a8089cbc41673086b098e
---! Message: Distributable by restaurant: keys with restaurant_id, api_keys without its foreign key, the outbox, webhook endpoints, combinations, key notifications and seat's update on shards
+--! Hash: sha1:c6eea518dcae775b08fb2df51508bdff22a18bb0
+--! Message: Distributable by restaurant
 
 -- Distributable by restaurant: the changes Citus needs to distribute the schema by restaurant_id
 -- (`npm run db:distribute`), made here so that one PostgreSQL and a Citus cluster run the same
@@ -37,6 +37,14 @@
 --    variable: Citus 13.2.2's coordinator crashed (segmentation fault in get_rule_expr, deparsing
 --    the UPDATE for the shard) on `table_id = v_candidate.tables[1]`, a subscript of a record
 --    variable's field in an UPDATE's SET list; every reschedule through the coordinator did.
+-- 9. The webhook triggers hand the reservation or waitlist document function a row of the table's
+--    own type (on a Citus shard, NEW is a row of booking.reservations_102081, for which no
+--    booking.reservation_document exists); delete_client anonymises the e-mail from its argument,
+--    not the column (Citus refuses an UPDATE whose SET calls a STABLE function, format, on a
+--    column).
+-- 10. expire_holds, the sweep, locks the lapsed holds restaurant by restaurant (Citus refuses FOR
+--    UPDATE on a statement over every shard: "could not run distributed query with FOR
+--    UPDATE/SHARE commands"); one PostgreSQL pays one more read of the lapsed holds per sweep.
 -- 7. Triggers run on shards, whose names carry a suffix (table_combinations_102008):
 --    check_combination_size tells its two tables apart by name without it; the API key
 --    notification is sent only on the node the application listens on (a reference table's
@@ -135,7 +143,8 @@ begin
     returning * into v_event;
   -- graphile-worker's queue is on the node the application connects to; a trigger running on a
   -- Citus worker (where the restaurant's shard is) cannot reach it in this transaction.
-  v_queue := to_regnamespace('graphile_worker') is not null;
+  -- (The function, not the schema: Citus creates the schema on the workers too.)
+  v_queue := exists (select 1 from pg_proc p where p.proname = 'add_job' and p.pronamespace = to_regnamespace('graphile_worker'));
   for v_delivery in
     insert into booking.webhook_deliveries (restaurant_id, endpoint_id, event_id)
       select e.restaurant_id, e.id, v_event.id
@@ -365,3 +374,122 @@ begin
   return null;
 end;
 $$;
+
+-- 9. The webhook triggers (as in 000009) with a row of the table's type; delete_client (as in 000003)
+-- formatting the anonymised address from its argument.
+CREATE OR REPLACE FUNCTION booking_private.reservation_webhook_event()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  v_type text;
+  v_row booking.reservations;
+begin
+  -- Most restaurants have no endpoint: then the document is not even built.
+  if not exists (select 1 from booking.webhook_endpoints e where e.restaurant_id = new.restaurant_id and e.disabled_at is null) then
+    return null;
+  end if;
+  if tg_op = 'INSERT' then
+    v_type := case new.status when 'held' then 'hold.created' else 'reservation.created' end;
+  elsif new.status is distinct from old.status then
+    v_type := case
+      -- A confirmed hold is a new booking for whoever keeps the book; a released one is nothing.
+      when old.status = 'held' and new.status = 'confirmed' then 'reservation.created'
+      when new.status = 'expired' then 'hold.expired'
+      when new.status = 'released' then null
+      when new.status = 'cancelled' then 'reservation.cancelled'
+      else 'reservation.status_changed' end;
+  elsif new.status <> 'held'
+        and (new.starts_at, new.ends_at, new.table_id, new.combination_id, new.guests, new.notes, new.client_id)
+            is distinct from (old.starts_at, old.ends_at, old.table_id, old.combination_id, old.guests, old.notes, old.client_id) then
+    v_type := 'reservation.updated';
+  end if;
+  if v_type is not null then
+    -- On a Citus shard new is a row of booking.reservations_102081; the assignment makes it a
+    -- booking.reservations, column by column (on one PostgreSQL a plain copy).
+    v_row := new;
+    perform booking_private.emit_event(new.restaurant_id, v_type, booking.reservation_document(v_row));
+  end if;
+  return null;
+end;
+$function$;
+CREATE OR REPLACE FUNCTION booking_private.waitlist_webhook_event()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  v_row booking.waitlist;
+begin
+  if new.status = 'offered' and (tg_op = 'INSERT' or old.status <> 'offered' or old.reservation_id is distinct from new.reservation_id)
+     and exists (select 1 from booking.webhook_endpoints e where e.restaurant_id = new.restaurant_id and e.disabled_at is null) then
+    v_row := new;  -- a booking.waitlist also when new is a Citus shard's row
+    perform booking_private.emit_event(new.restaurant_id, 'waitlist.offered', booking.waitlist_document(v_row));
+  end if;
+  return null;
+end;
+$function$;
+CREATE OR REPLACE FUNCTION booking.delete_client(restaurant_id bigint, client_id bigint)
+ RETURNS text
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+#variable_conflict use_column
+begin
+  perform booking_private.restaurant(delete_client.restaurant_id);
+  perform booking_private.check_client(delete_client.restaurant_id, delete_client.client_id);
+  if exists (select 1 from booking.reservations r where r.restaurant_id = delete_client.restaurant_id and r.client_id = delete_client.client_id) then
+    -- The bookings stay (the restaurant's records and history need them); the person goes.
+    update booking.clients c
+      set name = null, phone = null, notes = null, email = format('anonymised-%s@invalid.example', delete_client.client_id)
+      where c.restaurant_id = delete_client.restaurant_id and c.id = delete_client.client_id;
+    return 'anonymised';
+  end if;
+  delete from booking.clients c where c.restaurant_id = delete_client.restaurant_id and c.id = delete_client.client_id;
+  return 'deleted';
+end;
+$function$;
+
+-- 10. expire_holds as in 000006, restaurant by restaurant.
+CREATE OR REPLACE FUNCTION booking.expire_holds()
+ RETURNS integer
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+declare
+  v_hold booking.reservations;
+  v_entry bigint;
+  v_count integer := 0;
+  v_restaurant_id bigint;
+begin
+  update booking.waitlist w set status = 'expired' where w.status = 'waiting' and w.latest < now();
+  -- Restaurant by restaurant (on Citus a locking read must stay on one restaurant's shard;
+  -- FOR UPDATE is refused on a statement over every shard).
+  for v_restaurant_id in
+    select distinct r.restaurant_id from booking.reservations r where r.status = 'held' and r.hold_expires_at <= now()
+    order by 1
+  loop
+    -- A hold being confirmed or released right now is locked: that transaction decides it.
+    for v_hold in
+      select * from booking.reservations r
+      where r.restaurant_id = v_restaurant_id and r.status = 'held' and r.hold_expires_at <= now()
+      order by r.hold_expires_at, r.id
+      for update skip locked
+    loop
+      update booking.reservations r set status = 'expired' where r.restaurant_id = v_hold.restaurant_id and r.id = v_hold.id;
+      v_entry := null;
+      update booking.waitlist w set status = 'waiting', reservation_id = null
+        where w.restaurant_id = v_hold.restaurant_id and w.reservation_id = v_hold.id and w.status = 'offered'
+        returning w.id into v_entry;
+      perform booking_private.offer_freed(v_hold.restaurant_id, v_hold.during, v_entry);
+      v_count := v_count + 1;
+    end loop;
+  end loop;
+  return v_count;
+end;
+$function$;
