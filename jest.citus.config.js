@@ -12,6 +12,8 @@ module.exports = {
     '<rootDir>/test/sql/**/*.test.ts',
     '<rootDir>/test/api/{reservations,tenancy,concurrency,rpc}.test.ts',
   ],
+  // The tests that do not hold on Citus, skipped loudly, with their reasons: test/citus/exclusions.ts.
+  setupFilesAfterEnv: ['<rootDir>/test/citus/exclude.ts'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 120000,
