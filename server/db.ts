@@ -109,7 +109,7 @@ export class Database {
    * citus.propagate_set_commands = 'local', set by db:distribute, sends along); set_config is
    * not propagated. One PostgreSQL keeps the one-statement set_config.
    */
-  private isCitus(): Promise<boolean> {
+  isCitus(): Promise<boolean> {
     this.citus ??= this.withClient(async (client) =>
       (await client.query<{ yes: boolean }>("select exists (select 1 from pg_extension where extname = 'citus') as yes")).rows[0]!.yes,
     ).catch((error: unknown) => {
@@ -117,6 +117,44 @@ export class Database {
       throw error;
     });
     return this.citus;
+  }
+
+  /**
+   * On Citus a statement run as the API role may not read a restaurant's shards after a SECURITY
+   * DEFINER function wrote them in the same transaction ("cannot perform query on placements that
+   * were modified in this transaction by a different user": the function's shard connections are
+   * its owner's). So there a write is called first, its rows returned as JSON and committed, and
+   * the answer is shaped from those rows by a second statement (`shapeRows`). The composite type
+   * each function returns, by name, for that second statement.
+   */
+  private readonly rowTypes = new Map<string, Promise<string | null>>();
+
+  private rowType(fn: string): Promise<string | null> {
+    let type = this.rowTypes.get(fn);
+    if (!type) {
+      type = this.read<{ type: string; composite: boolean }>(
+        `select format_type(p.prorettype, null) as type, t.typtype = 'c' as composite
+         from pg_proc p join pg_type t on t.oid = p.prorettype where p.oid = $1::regproc`,
+        [`booking.${fn}`],
+      ).then((rows) => (rows[0]?.composite ? rows[0].type : null));
+      type.catch(() => this.rowTypes.delete(fn));
+      this.rowTypes.set(fn, type);
+    }
+    return type;
+  }
+
+  /** Citus: the rows `called` returned (JSON, see rowType), shaped into the one-row answer. */
+  async shapeRows<T = Json>(fn: string, rows: unknown, shape: (called: string) => string): Promise<T> {
+    const type = await this.rowType(fn);
+    if (!type) throw new Error(`booking.${fn} does not return a composite type`);
+    const sql = `with called as (select * from jsonb_populate_recordset(null::${type}, $1::jsonb)) ${shape('called')}`;
+    return (await this.read<T>(sql, [JSON.stringify(rows)]))[0]!;
+  }
+
+  /** Citus: the SQL that calls `fn` with `count` parameters and returns its rows as one JSON array. */
+  rowsOf(fn: string, count: number): string {
+    const placeholders = Array.from({ length: count }, (_, i) => `$${i + 1}`).join(', ');
+    return `select coalesce(jsonb_agg(to_jsonb(c)), '[]'::jsonb) as rows from booking.${fn}(${placeholders}) c`;
   }
 
   private static setLocal(client: pg.PoolClient, actor: Actor): string {
@@ -176,19 +214,21 @@ export class Database {
     const citus = await this.isCitus();
     for (let attempt = 0; ; attempt++) {
       try {
-        if (citus) {
-          // Three round trips on Citus: the settings as SET LOCAL (see isCitus), the call, commit.
-          return await this.withClient(async (client) => {
+        if (citus && (await this.rowType(fn))) {
+          // On Citus: the settings as SET LOCAL (see isCitus), the call, commit; then the answer
+          // shaped from the rows the call returned (see rowType).
+          const rows = await this.withClient(async (client) => {
             await client.query(`begin; ${Database.setLocal(client, actor)}`);
             try {
-              const row = (await client.query(this.statement(sql, params))).rows[0] as T;
+              const result = await client.query<{ rows: unknown }>(this.statement(this.rowsOf(fn, args.length), args));
               await client.query('commit');
-              return row;
+              return result.rows[0]!.rows;
             } catch (error) {
               await client.query('rollback').catch(() => undefined);
               throw error;
             }
           });
+          return await this.shapeRows<T>(fn, rows, shape);
         }
         return (await this.read<T>(sql, params))[0]!;
       } catch (error) {
