@@ -2,8 +2,10 @@
 // book_table calls/s with 1, 8 and 32 connections on distinct slots and on one contended
 // evening (as configured before seating existed, and with combinations and a pacing limit);
 // available_table_counts latency for a 50-table restaurant with a full day booked. Prints JSON. A benchmark, not a test: figures vary with the machine and its load.
+// BENCH_TARGET=citus (DATABASE_URL at a Citus coordinator): the same on one node and through the
+// coordinator, in the same run (README, Citus).
 import pg from 'pg';
-import { createBenchRestaurant, madridInstant, machine, measure, openBenchDatabase, query, type Measurement } from './support';
+import { createBenchRestaurant, madridInstant, machine, measure, openBenchDatabase, openCitusBenchDatabases, query, type BenchDatabase, type Measurement } from './support';
 import { bookFullDay, seededRandom } from './workloads';
 
 const CONNECTIONS = [1, 8, 32];
@@ -95,31 +97,54 @@ async function availability(pool: pg.Pool, seating: boolean) {
   };
 }
 
-async function main(): Promise<void> {
-  const db = await openBenchDatabase();
-  const results: Record<string, unknown> = { machine: { ...machine(), postgres: db.serverVersion }, secondsPerRun: SECONDS };
-  try {
-    for (const connections of CONNECTIONS) {
-      const pool = new pg.Pool({ connectionString: db.url, max: connections });
-      try {
-        results[`book_table distinct slots, ${connections} connections`] = await bookDistinct(pool, connections);
-        results[`book_table one contended evening, ${connections} connections`] = await bookContended(pool, connections, false);
-        results[`book_table one contended evening, combinations and pacing, ${connections} connections`] = await bookContended(pool, connections, true);
-      } finally {
-        await pool.end();
-      }
-    }
-    const pool = new pg.Pool({ connectionString: db.url, max: 2 });
+async function run(db: BenchDatabase): Promise<Record<string, unknown>> {
+  const results: Record<string, unknown> = {};
+  for (const connections of CONNECTIONS) {
+    const pool = new pg.Pool({ connectionString: db.url, max: connections });
     try {
-      results['available_table_counts, 50 tables, full day'] = await availability(pool, false);
-      results['available_table_counts, 50 tables, full day, combinations and pacing'] = await availability(pool, true);
+      results[`book_table distinct slots, ${connections} connections`] = await bookDistinct(pool, connections);
+      results[`book_table one contended evening, ${connections} connections`] = await bookContended(pool, connections, false);
+      results[`book_table one contended evening, combinations and pacing, ${connections} connections`] = await bookContended(pool, connections, true);
     } finally {
       await pool.end();
     }
+  }
+  const pool = new pg.Pool({ connectionString: db.url, max: 2 });
+  try {
+    results['available_table_counts, 50 tables, full day'] = await availability(pool, false);
+    results['available_table_counts, 50 tables, full day, combinations and pacing'] = await availability(pool, true);
+  } finally {
+    await pool.end();
+  }
+  return results;
+}
+
+// BENCH_TARGET=citus: the same measurements on one node and through a Citus coordinator, in the
+// same run (openCitusBenchDatabases); otherwise on one PostgreSQL.
+async function main(): Promise<void> {
+  if (process.env.BENCH_TARGET === 'citus') {
+    const { single, citus } = await openCitusBenchDatabases();
+    try {
+      const results = {
+        machine: { ...machine(), postgres: single.serverVersion },
+        secondsPerRun: SECONDS,
+        'one node (a plain database on the coordinator\'s server)': await run(single),
+        'Citus (through the coordinator, two workers on the same machine)': await run(citus),
+      };
+      console.log(JSON.stringify(results, null, 2));
+    } finally {
+      await single.close();
+      await citus.close();
+    }
+    return;
+  }
+  const db = await openBenchDatabase();
+  try {
+    const results = { machine: { ...machine(), postgres: db.serverVersion }, secondsPerRun: SECONDS, ...(await run(db)) };
+    console.log(JSON.stringify(results, null, 2));
   } finally {
     await db.close();
   }
-  console.log(JSON.stringify(results, null, 2));
 }
 
 main().catch((error: unknown) => {
