@@ -101,6 +101,17 @@ export async function cloneCitusDatabase(adminUrl: string, template: string, nam
 export async function dropCitusDatabase(adminUrl: string, name: string): Promise<void> {
   const workers = await citusWorkers(adminUrl);
   for (const url of [adminUrl, ...workers.map((worker) => nodeUrl(adminUrl, worker, 'postgres'))]) {
-    await withClient(url, (client) => client.query(`drop database if exists ${pg.escapeIdentifier(name)} with (force)`));
+    // WITH (FORCE) ends client backends, not a background worker that is just connecting to the
+    // database (Citus's maintenance daemon, seen in the test suite): "being accessed by other
+    // users" (55006) is tried again for a few seconds.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await withClient(url, (client) => client.query(`drop database if exists ${pg.escapeIdentifier(name)} with (force)`));
+        break;
+      } catch (error) {
+        if ((error as { code?: string }).code !== '55006' || attempt >= 20) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
   }
 }
