@@ -31,19 +31,29 @@ async function bookDistinct(pool: pg.Pool, connections: number): Promise<Measure
  * 30 covers per slot from 20:00 to 21:00.
  */
 async function configureSeating(pool: pg.Pool, restaurant: string): Promise<void> {
-  await pool.query(
-    `with pairs as (
-       insert into booking.table_combinations (restaurant_id, name, min_guests, capacity)
-       select $1, 'pair ' || p, 5, 8 from generate_series(1, 4) p
-       returning id, restaurant_id, name)
-     insert into booking.table_combination_members (restaurant_id, combination_id, table_id)
-     select p.restaurant_id, p.id, t.id
-     from pairs p
-     join lateral (select t.id from booking.tables t
-                   where t.restaurant_id = p.restaurant_id and t.capacity = 4
-                   order by t.id offset 2 * (split_part(p.name, ' ', 2)::int - 1) limit 2) t on true`,
+  // In steps, each naming the restaurant: Citus cannot push down a LATERAL … LIMIT per pair.
+  const { rows: fourTops } = await pool.query<{ id: string }>(
+    'select id from booking.tables where restaurant_id = $1 and capacity = 4 order by id limit 8',
     [restaurant],
   );
+  const client = await pool.connect();
+  try {
+    // A combination and its members in one transaction (its size is checked at commit).
+    for (let p = 1; p <= 4; p += 1) {
+      await client.query('begin');
+      const { rows } = await client.query<{ id: string }>(
+        `insert into booking.table_combinations (restaurant_id, name, min_guests, capacity) values ($1, $2, 5, 8) returning id`,
+        [restaurant, `pair ${p}`],
+      );
+      await client.query(
+        'insert into booking.table_combination_members (restaurant_id, combination_id, table_id) values ($1, $2, $3), ($1, $2, $4)',
+        [restaurant, rows[0]!.id, fourTops[2 * (p - 1)]!.id, fourTops[2 * (p - 1) + 1]!.id],
+      );
+      await client.query('commit');
+    }
+  } finally {
+    client.release();
+  }
   await pool.query("insert into booking.pacing_limits (restaurant_id, opens, closes, max_covers) values ($1, '20:00', '21:00', 30)", [restaurant]);
 }
 

@@ -43,9 +43,10 @@ export async function openCitusBenchDatabases(): Promise<{ single: BenchDatabase
       close: () => (distributed ? dropCitusDatabase(adminUrl, name) : dropDatabase(adminUrl, name)),
     };
   };
-  const single = await open(`nora_bench_${process.pid}_single`, false);
-  const citus = await open(`nora_bench_${process.pid}_citus`, true).catch(async (error: unknown) => {
-    await single.close();
+  // The distributed one first: its migration creates the API role through Citus, on every node.
+  const citus = await open(`nora_bench_${process.pid}_citus`, true);
+  const single = await open(`nora_bench_${process.pid}_single`, false).catch(async (error: unknown) => {
+    await citus.close();
     throw error;
   });
   return { single, citus };
