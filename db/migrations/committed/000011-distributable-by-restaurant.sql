@@ -1,5 +1,5 @@
 --! Previous: sha1:0c23696b53b9ab184e92db9def18f8fe5987cb8c
---! Hash: sha1:c6eea518dcae775b08fb2df51508bdff22a18bb0
+--! Hash: sha1:2cb0880c284408b591fb59fd82ef8151f16e9faf
 --! Message: Distributable by restaurant
 
 -- Distributable by restaurant: the changes Citus needs to distribute the schema by restaurant_id
@@ -45,6 +45,9 @@
 -- 10. expire_holds, the sweep, locks the lapsed holds restaurant by restaurant (Citus refuses FOR
 --    UPDATE on a statement over every shard: "could not run distributed query with FOR
 --    UPDATE/SHARE commands"); one PostgreSQL pays one more read of the lapsed holds per sweep.
+-- 11. place, book_table's core, tells a replayed idempotency key from other unique violations by
+--    the constraint's name; on a Citus shard that name has the shard's suffix
+--    (reservations_idempotency_key_102081), which it now accepts.
 -- 7. Triggers run on shards, whose names carry a suffix (table_combinations_102008):
 --    check_combination_size tells its two tables apart by name without it; the API key
 --    notification is sent only on the node the application listens on (a reference table's
@@ -491,5 +494,92 @@ begin
     end loop;
   end loop;
   return v_count;
+end;
+$function$;
+
+-- 11. place as in 000006, accepting a shard's name of the idempotency key's constraint.
+CREATE OR REPLACE FUNCTION booking_private.place(p_restaurant_id bigint, p_starts_at timestamp with time zone, p_guests integer, p_client_id bigint, p_table_id bigint, p_idempotency_key text, p_notes text, p_combination_id bigint, p_area text, p_hold_minutes integer)
+ RETURNS booking.reservations
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v_restaurant booking.restaurants;
+  v_area text;
+  v_arguments jsonb;
+  v_fingerprint text;
+  v_row booking.reservations;
+  v_day date;
+  v_minutes integer;
+  v_constraint text;
+begin
+  perform booking_private.check_party(p_guests);
+  v_restaurant := booking_private.restaurant(p_restaurant_id);
+  if p_idempotency_key is not null then
+    v_arguments := jsonb_build_array(extract(epoch from p_starts_at), p_guests, p_client_id,
+                                     p_table_id, p_notes);
+    -- Keys used before combinations and areas existed keep their fingerprint.
+    if p_combination_id is not null or p_area is not null then
+      v_arguments := v_arguments || jsonb_build_array(p_combination_id, lower(btrim(p_area)));
+    end if;
+    if p_hold_minutes is not null then
+      v_arguments := v_arguments || jsonb_build_array('hold', p_hold_minutes);
+    end if;
+    v_fingerprint := md5(v_arguments::text);
+    select * into v_row from booking.reservations r
+      where r.restaurant_id = v_restaurant.id and r.idempotency_key = p_idempotency_key;
+    if found then
+      return booking_private.replay(v_row, v_fingerprint);
+    end if;
+  end if;
+  if p_table_id is not null and p_combination_id is not null then
+    perform booking_private.refuse('22023', 'Ask for a table_id or a combination_id, not both.',
+      jsonb_build_object('reason', 'table_and_combination', 'field', 'combination_id'));
+  end if;
+  v_area := booking_private.check_area(v_restaurant.id, p_area);
+  perform booking_private.check_client(v_restaurant.id, p_client_id);
+  v_minutes := booking_private.stay_minutes(v_restaurant, p_guests);
+  v_day := booking_private.assert_bookable(v_restaurant, p_starts_at, p_guests, v_minutes, v_area);
+  if p_table_id is not null then
+    perform booking_private.check_table(v_restaurant.id, p_table_id, p_guests);
+    if v_area is not null and not exists (select 1 from booking.tables t where t.restaurant_id = v_restaurant.id and t.id = p_table_id and t.area = v_area) then
+      perform booking_private.refuse('PT422', format('Table %s is not in area %s.', p_table_id, v_area),
+        jsonb_build_object('reason', 'not_in_area', 'area', v_area), 'Ask without area, or without table_id.');
+    end if;
+  end if;
+  if p_combination_id is not null then
+    perform booking_private.check_combination(v_restaurant.id, p_combination_id, p_guests, v_area);
+  end if;
+  perform booking_private.check_pacing(v_restaurant, v_day, p_starts_at, p_guests, null, v_area);
+  v_row.restaurant_id := v_restaurant.id;
+  v_row.client_id := p_client_id;
+  v_row.starts_at := p_starts_at;
+  v_row.ends_at := p_starts_at + make_interval(mins => v_minutes);
+  v_row.guests := p_guests;
+  v_row.idempotency_key := p_idempotency_key;
+  v_row.request_fingerprint := v_fingerprint;
+  v_row.notes := p_notes;
+  if p_hold_minutes is not null then
+    v_row.status := 'held';
+    v_row.hold_expires_at := now() + make_interval(mins => p_hold_minutes);
+  end if;
+  begin
+    v_row := booking_private.seat(v_row, v_restaurant, v_area, p_table_id, p_combination_id, null, null);
+  exception when unique_violation then
+    get stacked diagnostics v_constraint = constraint_name;
+    -- On a Citus shard the constraint carries the shard's suffix: reservations_idempotency_key_102081.
+    if v_constraint !~ '^reservations_idempotency_key(_[0-9]+)?$' then
+      raise;
+    end if;
+    -- A concurrent call with the same key committed first: this call is its replay.
+    select * into v_row from booking.reservations r
+      where r.restaurant_id = v_restaurant.id and r.idempotency_key = p_idempotency_key;
+    return booking_private.replay(v_row, v_fingerprint);
+  end;
+  if v_row.id is not null then
+    return v_row;
+  end if;
+  perform booking_private.refuse_unseated(v_restaurant, v_day, p_starts_at, p_guests,
+                                          p_table_id, p_combination_id, v_area);
+  return null;
 end;
 $function$;
