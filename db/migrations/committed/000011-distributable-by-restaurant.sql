@@ -1,5 +1,5 @@
 --! Previous: sha1:0c23696b53b9ab184e92db9def18f8fe5987cb8c
---! Hash: sha1:2cb0880c284408b591fb59fd82ef8151f16e9faf
+--! Hash: sha1:75a894000dccf8d9fed101e9f226727c588a001e
 --! Message: Distributable by restaurant
 
 -- Distributable by restaurant: the changes Citus needs to distribute the schema by restaurant_id
@@ -46,8 +46,9 @@
 --    UPDATE on a statement over every shard: "could not run distributed query with FOR
 --    UPDATE/SHARE commands"); one PostgreSQL pays one more read of the lapsed holds per sweep.
 -- 11. place, book_table's core, tells a replayed idempotency key from other unique violations by
---    the constraint's name; on a Citus shard that name has the shard's suffix
---    (reservations_idempotency_key_102081), which it now accepts.
+--    the constraint's name; on Citus that name has the shard's suffix
+--    (reservations_idempotency_key_102081) or does not reach the coordinator at all, so the
+--    key's row, looked up as before, decides.
 -- 7. Triggers run on shards, whose names carry a suffix (table_combinations_102008):
 --    check_combination_size tells its two tables apart by name without it; the API key
 --    notification is sent only on the node the application listens on (a reference table's
@@ -566,13 +567,17 @@ begin
     v_row := booking_private.seat(v_row, v_restaurant, v_area, p_table_id, p_combination_id, null, null);
   exception when unique_violation then
     get stacked diagnostics v_constraint = constraint_name;
-    -- On a Citus shard the constraint carries the shard's suffix: reservations_idempotency_key_102081.
-    if v_constraint !~ '^reservations_idempotency_key(_[0-9]+)?$' then
+    -- On Citus the name has the shard's suffix (reservations_idempotency_key_102081), or none
+    -- reaches the coordinator: then the key's row, found below, tells.
+    if coalesce(v_constraint, '') !~ '^(reservations_idempotency_key(_[0-9]+)?)?$' or p_idempotency_key is null then
       raise;
     end if;
     -- A concurrent call with the same key committed first: this call is its replay.
     select * into v_row from booking.reservations r
       where r.restaurant_id = v_restaurant.id and r.idempotency_key = p_idempotency_key;
+    if v_row.id is null then
+      raise;
+    end if;
     return booking_private.replay(v_row, v_fingerprint);
   end;
   if v_row.id is not null then
