@@ -19,6 +19,10 @@ export const CITUS_EXCLUSIONS: Record<string, Record<string, string>> = {
     'attempts a failure marks the endpoint failing, a success clears it, and failing for a day disables it with its reason': WEBHOOK_ATTEMPT,
     'attempts a delivery of a disabled or removed endpoint is skipped without sending': WEBHOOK_ATTEMPT,
   },
+  'sql/pacing.test.ts': {
+    'under concurrency 12 parallel moves and bookings into a slot capped at 10 covers: exactly 5 succeed and the refused moves stay put':
+      'on Citus one racer was cancelled as a deadlock (40P01) in 1 of 5 full runs: a move takes its advisory locks on the coordinator and its row locks on the worker, and Citus\'s distributed deadlock detection can end one; the API retries 40P01, this SQL-level test does not (not yet reduced)',
+  },
   'sql/seating.test.ts': {
     "table_combinations cannot join another restaurant's table (23503)":
       "the member row is refused on Citus too, but Citus plans the fixture's INSERT … SELECT unnest(…) through the coordinator and reports the worker's foreign-key violation as XX000, not 23503",
