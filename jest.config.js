@@ -4,6 +4,8 @@ module.exports = {
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+  // test/citus needs a Citus cluster: jest.citus.config.js (npm run test:citus).
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/citus/'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 60000,

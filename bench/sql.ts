@@ -2,8 +2,10 @@
 // book_table calls/s with 1, 8 and 32 connections on distinct slots and on one contended
 // evening (as configured before seating existed, and with combinations and a pacing limit);
 // available_table_counts latency for a 50-table restaurant with a full day booked. Prints JSON. A benchmark, not a test: figures vary with the machine and its load.
+// BENCH_TARGET=citus (DATABASE_URL at a Citus coordinator): the same on one node and through the
+// coordinator, in the same run (README, Citus).
 import pg from 'pg';
-import { createBenchRestaurant, madridInstant, machine, measure, openBenchDatabase, query, type Measurement } from './support';
+import { createBenchRestaurant, madridInstant, machine, measure, openBenchDatabase, openCitusBenchDatabases, query, type BenchDatabase, type Measurement } from './support';
 import { bookFullDay, seededRandom } from './workloads';
 
 const CONNECTIONS = [1, 8, 32];
@@ -29,19 +31,29 @@ async function bookDistinct(pool: pg.Pool, connections: number): Promise<Measure
  * 30 covers per slot from 20:00 to 21:00.
  */
 async function configureSeating(pool: pg.Pool, restaurant: string): Promise<void> {
-  await pool.query(
-    `with pairs as (
-       insert into booking.table_combinations (restaurant_id, name, min_guests, capacity)
-       select $1, 'pair ' || p, 5, 8 from generate_series(1, 4) p
-       returning id, restaurant_id, name)
-     insert into booking.table_combination_members (restaurant_id, combination_id, table_id)
-     select p.restaurant_id, p.id, t.id
-     from pairs p
-     join lateral (select t.id from booking.tables t
-                   where t.restaurant_id = p.restaurant_id and t.capacity = 4
-                   order by t.id offset 2 * (split_part(p.name, ' ', 2)::int - 1) limit 2) t on true`,
+  // In steps, each naming the restaurant: Citus cannot push down a LATERAL … LIMIT per pair.
+  const { rows: fourTops } = await pool.query<{ id: string }>(
+    'select id from booking.tables where restaurant_id = $1 and capacity = 4 order by id limit 8',
     [restaurant],
   );
+  const client = await pool.connect();
+  try {
+    // A combination and its members in one transaction (its size is checked at commit).
+    for (let p = 1; p <= 4; p += 1) {
+      await client.query('begin');
+      const { rows } = await client.query<{ id: string }>(
+        `insert into booking.table_combinations (restaurant_id, name, min_guests, capacity) values ($1, $2, 5, 8) returning id`,
+        [restaurant, `pair ${p}`],
+      );
+      await client.query(
+        'insert into booking.table_combination_members (restaurant_id, combination_id, table_id) values ($1, $2, $3), ($1, $2, $4)',
+        [restaurant, rows[0]!.id, fourTops[2 * (p - 1)]!.id, fourTops[2 * (p - 1) + 1]!.id],
+      );
+      await client.query('commit');
+    }
+  } finally {
+    client.release();
+  }
   await pool.query("insert into booking.pacing_limits (restaurant_id, opens, closes, max_covers) values ($1, '20:00', '21:00', 30)", [restaurant]);
 }
 
@@ -95,31 +107,54 @@ async function availability(pool: pg.Pool, seating: boolean) {
   };
 }
 
-async function main(): Promise<void> {
-  const db = await openBenchDatabase();
-  const results: Record<string, unknown> = { machine: { ...machine(), postgres: db.serverVersion }, secondsPerRun: SECONDS };
-  try {
-    for (const connections of CONNECTIONS) {
-      const pool = new pg.Pool({ connectionString: db.url, max: connections });
-      try {
-        results[`book_table distinct slots, ${connections} connections`] = await bookDistinct(pool, connections);
-        results[`book_table one contended evening, ${connections} connections`] = await bookContended(pool, connections, false);
-        results[`book_table one contended evening, combinations and pacing, ${connections} connections`] = await bookContended(pool, connections, true);
-      } finally {
-        await pool.end();
-      }
-    }
-    const pool = new pg.Pool({ connectionString: db.url, max: 2 });
+async function run(db: BenchDatabase): Promise<Record<string, unknown>> {
+  const results: Record<string, unknown> = {};
+  for (const connections of CONNECTIONS) {
+    const pool = new pg.Pool({ connectionString: db.url, max: connections });
     try {
-      results['available_table_counts, 50 tables, full day'] = await availability(pool, false);
-      results['available_table_counts, 50 tables, full day, combinations and pacing'] = await availability(pool, true);
+      results[`book_table distinct slots, ${connections} connections`] = await bookDistinct(pool, connections);
+      results[`book_table one contended evening, ${connections} connections`] = await bookContended(pool, connections, false);
+      results[`book_table one contended evening, combinations and pacing, ${connections} connections`] = await bookContended(pool, connections, true);
     } finally {
       await pool.end();
     }
+  }
+  const pool = new pg.Pool({ connectionString: db.url, max: 2 });
+  try {
+    results['available_table_counts, 50 tables, full day'] = await availability(pool, false);
+    results['available_table_counts, 50 tables, full day, combinations and pacing'] = await availability(pool, true);
+  } finally {
+    await pool.end();
+  }
+  return results;
+}
+
+// BENCH_TARGET=citus: the same measurements on one node and through a Citus coordinator, in the
+// same run (openCitusBenchDatabases); otherwise on one PostgreSQL.
+async function main(): Promise<void> {
+  if (process.env.BENCH_TARGET === 'citus') {
+    const { single, citus } = await openCitusBenchDatabases();
+    try {
+      const results = {
+        machine: { ...machine(), postgres: single.serverVersion },
+        secondsPerRun: SECONDS,
+        'one node (a plain database on the coordinator\'s server)': await run(single),
+        'Citus (through the coordinator, two workers on the same machine)': await run(citus),
+      };
+      console.log(JSON.stringify(results, null, 2));
+    } finally {
+      await single.close();
+      await citus.close();
+    }
+    return;
+  }
+  const db = await openBenchDatabase();
+  try {
+    const results = { machine: { ...machine(), postgres: db.serverVersion }, secondsPerRun: SECONDS, ...(await run(db)) };
+    console.log(JSON.stringify(results, null, 2));
   } finally {
     await db.close();
   }
-  console.log(JSON.stringify(results, null, 2));
 }
 
 main().catch((error: unknown) => {

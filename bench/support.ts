@@ -6,12 +6,50 @@ import pg from 'pg';
 import { loadConfig } from '../config';
 import { createDatabase, dropDatabase, makeTemporaryDataDir, startEmbedded, withDatabase } from '../db/postgres';
 import { migrateDatabase } from '../db/migrate';
+import { createCitusDatabase, dropCitusDatabase } from '../db/citus';
+import { distributeDatabase } from '../db/distribute';
 
 export interface BenchDatabase {
   url: string;
   apiRole: string;
   serverVersion: string;
   close(): Promise<void>;
+}
+
+/**
+ * A Citus target for the benchmarks (BENCH_TARGET=citus, DATABASE_URL at a coordinator as
+ * `npm run citus:local` prints): a fresh database distributed as `db:distribute` does, and, to
+ * compare in the same run, a plain database on the coordinator's own server (same PostgreSQL,
+ * same machine, not distributed).
+ */
+export async function openCitusBenchDatabases(): Promise<{ single: BenchDatabase; citus: BenchDatabase }> {
+  const config = loadConfig();
+  if (!config.databaseUrl) throw new Error('BENCH_TARGET=citus needs DATABASE_URL at a Citus coordinator (npm run citus:local prints one)');
+  const adminUrl = withDatabase(config.databaseUrl, 'postgres');
+  const open = async (name: string, distributed: boolean): Promise<BenchDatabase> => {
+    const url = withDatabase(adminUrl, name);
+    if (distributed) await createCitusDatabase(adminUrl, name, new URL(adminUrl).hostname);
+    else await createDatabase(adminUrl, name);
+    await migrateDatabase({ databaseUrl: url, apiRole: config.apiRole });
+    if (distributed) await distributeDatabase(url, config.apiRole);
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    const { rows } = await client.query<{ v: string }>("select current_setting('server_version') as v");
+    await client.end();
+    return {
+      url,
+      apiRole: config.apiRole,
+      serverVersion: rows[0]!.v,
+      close: () => (distributed ? dropCitusDatabase(adminUrl, name) : dropDatabase(adminUrl, name)),
+    };
+  };
+  // The distributed one first: its migration creates the API role through Citus, on every node.
+  const citus = await open(`nora_bench_${process.pid}_citus`, true);
+  const single = await open(`nora_bench_${process.pid}_single`, false).catch(async (error: unknown) => {
+    await citus.close();
+    throw error;
+  });
+  return { single, citus };
 }
 
 /** A fresh migrated database on DATABASE_URL's server, or on a throwaway embedded PostgreSQL. */

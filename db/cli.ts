@@ -5,6 +5,7 @@ import { openDatabase, openMigratedDatabase, type OpenDatabase } from './setup';
 import { databaseName, dropDatabase, createDatabase } from './postgres';
 import { seedDemo, rememberDemoKey } from './seed';
 import { migrateDatabase } from './migrate';
+import { distributeDatabase } from './distribute';
 
 async function seed(db: OpenDatabase, dataDir: string): Promise<void> {
   const seeded = await seedDemo(db.url);
@@ -41,8 +42,22 @@ async function main(command: string | undefined): Promise<void> {
     } finally {
       await db.close();
     }
+  } else if (command === 'distribute') {
+    if (!config.databaseUrl) throw new Error('db:distribute needs DATABASE_URL at a Citus coordinator (npm run citus:local prints one)');
+    const db = await openMigratedDatabase(config, true);
+    try {
+      const done = await distributeDatabase(db.url, config.apiRole);
+      const changed = done.tables.length + done.referenceTables.length + done.functions + done.delegated.length;
+      if (changed === 0) console.log('Already distributed; nothing to do.');
+      for (const table of done.tables) console.log(`distributed by restaurant: ${table}`);
+      for (const table of done.referenceTables) console.log(`reference table: ${table}`);
+      if (done.functions) console.log(`functions propagated to the workers: ${done.functions}`);
+      for (const fn of done.delegated) console.log(`delegated to the restaurant's worker: ${fn}`);
+    } finally {
+      await db.close();
+    }
   } else {
-    throw new Error('usage: tsx db/cli.ts migrate|seed|reset');
+    throw new Error('usage: tsx db/cli.ts migrate|seed|reset|distribute');
   }
 }
 

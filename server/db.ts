@@ -51,6 +51,8 @@ export class Database {
   private readonly logger: Logger;
   /** Statement names by SQL text, when statements are prepared (DB_PREPARED_STATEMENTS). */
   private readonly names: Map<string, string> | null;
+  /** Whether the server is a Citus coordinator; asked once, on the first write. */
+  private citus: Promise<boolean> | null = null;
 
   constructor(options: DatabaseOptions) {
     // Startup options apply before the first statement: every connection runs as the API role,
@@ -101,6 +103,64 @@ export class Database {
     return { name, text: sql, values: params };
   }
 
+  /**
+   * On a Citus coordinator the history trigger runs on the worker holding the restaurant's
+   * shard, which sees the acting channel and actor only when they are set with SET LOCAL (what
+   * citus.propagate_set_commands = 'local', set by db:distribute, sends along); set_config is
+   * not propagated. One PostgreSQL keeps the one-statement set_config.
+   */
+  isCitus(): Promise<boolean> {
+    this.citus ??= this.withClient(async (client) =>
+      (await client.query<{ yes: boolean }>("select exists (select 1 from pg_extension where extname = 'citus') as yes")).rows[0]!.yes,
+    ).catch((error: unknown) => {
+      this.citus = null;
+      throw error;
+    });
+    return this.citus;
+  }
+
+  /**
+   * On Citus a statement run as the API role may not read a restaurant's shards after a SECURITY
+   * DEFINER function wrote them in the same transaction ("cannot perform query on placements that
+   * were modified in this transaction by a different user": the function's shard connections are
+   * its owner's). So there a write is called first, its rows returned as JSON and committed, and
+   * the answer is shaped from those rows by a second statement (`shapeRows`). The composite type
+   * each function returns, by name, for that second statement.
+   */
+  private readonly rowTypes = new Map<string, Promise<string | null>>();
+
+  private rowType(fn: string): Promise<string | null> {
+    let type = this.rowTypes.get(fn);
+    if (!type) {
+      type = this.read<{ type: string; composite: boolean }>(
+        `select format_type(p.prorettype, null) as type, t.typtype = 'c' as composite
+         from pg_proc p join pg_type t on t.oid = p.prorettype where p.oid = $1::regproc`,
+        [`booking.${fn}`],
+      ).then((rows) => (rows[0]?.composite ? rows[0].type : null));
+      type.catch(() => this.rowTypes.delete(fn));
+      this.rowTypes.set(fn, type);
+    }
+    return type;
+  }
+
+  /** Citus: the rows `called` returned (JSON, see rowType), shaped into the one-row answer. */
+  async shapeRows<T = Json>(fn: string, rows: unknown, shape: (called: string) => string): Promise<T> {
+    const type = await this.rowType(fn);
+    if (!type) throw new Error(`booking.${fn} does not return a composite type`);
+    const sql = `with called as (select * from jsonb_populate_recordset(null::${type}, $1::jsonb)) ${shape('called')}`;
+    return (await this.read<T>(sql, [JSON.stringify(rows)]))[0]!;
+  }
+
+  /** Citus: the SQL that calls `fn` with `count` parameters and returns its rows as one JSON array. */
+  rowsOf(fn: string, count: number): string {
+    const placeholders = Array.from({ length: count }, (_, i) => `$${i + 1}`).join(', ');
+    return `select coalesce(jsonb_agg(to_jsonb(c)), '[]'::jsonb) as rows from booking.${fn}(${placeholders}) c`;
+  }
+
+  private static setLocal(client: pg.PoolClient, actor: Actor): string {
+    return `set local nora.channel = ${client.escapeLiteral(actor.channel)}; set local nora.actor = ${client.escapeLiteral(actor.label)}`;
+  }
+
   async read<T = Json>(sql: string, params: unknown[]): Promise<T[]> {
     return this.withClient(async (client) => (await client.query(this.statement(sql, params))).rows as T[]);
   }
@@ -110,14 +170,17 @@ export class Database {
    * PostgreSQL reports a serialization failure or deadlock.
    */
   async transaction<T>(actor: Actor, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const citus = await this.isCitus();
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.withClient(async (client) => {
           // One round trip for both: a simple-protocol query takes no parameters, hence the
           // escaped literals.
           await client.query(
-            `begin; select set_config('nora.channel', ${client.escapeLiteral(actor.channel)}, true), ` +
-              `set_config('nora.actor', ${client.escapeLiteral(actor.label)}, true)`,
+            citus
+              ? `begin; ${Database.setLocal(client, actor)}`
+              : `begin; select set_config('nora.channel', ${client.escapeLiteral(actor.channel)}, true), ` +
+                  `set_config('nora.actor', ${client.escapeLiteral(actor.label)}, true)`,
           );
           try {
             const result = await work(client);
@@ -148,8 +211,25 @@ export class Database {
                  called as (select * from booking.${fn}((select restaurant_id from acting)${rest}))
                  ${shape('called')}`;
     const params = [args[0], actor.channel, actor.label, ...args.slice(1)];
+    const citus = await this.isCitus();
     for (let attempt = 0; ; attempt++) {
       try {
+        if (citus && (await this.rowType(fn))) {
+          // On Citus: the settings as SET LOCAL (see isCitus), the call, commit; then the answer
+          // shaped from the rows the call returned (see rowType).
+          const rows = await this.withClient(async (client) => {
+            await client.query(`begin; ${Database.setLocal(client, actor)}`);
+            try {
+              const result = await client.query<{ rows: unknown }>(this.statement(this.rowsOf(fn, args.length), args));
+              await client.query('commit');
+              return result.rows[0]!.rows;
+            } catch (error) {
+              await client.query('rollback').catch(() => undefined);
+              throw error;
+            }
+          });
+          return await this.shapeRows<T>(fn, rows, shape);
+        }
         return (await this.read<T>(sql, params))[0]!;
       } catch (error) {
         if (!isRetryable(error) || attempt >= this.retries) throw error;

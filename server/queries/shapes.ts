@@ -34,8 +34,10 @@ export function statements(db: Database) {
    * Upserts `client` and calls `fn` with the arguments built from the guest's id, in one
    * transaction: a refused call leaves no new guest.
    */
-  const withUpsertedClient = (actor: Actor, restaurantId: number, client: ClientInput, fn: string, args: (clientId: number) => unknown[], shape: (called: string) => string) =>
-    db.transaction(actor, async (tx) => {
+  const withUpsertedClient = async (actor: Actor, restaurantId: number, client: ClientInput, fn: string, args: (clientId: number) => unknown[], shape: (called: string) => string) => {
+    // On Citus the answer is shaped after the commit, from the rows the call returned (Database.rowType).
+    const citus = await db.isCitus();
+    const result = await db.transaction(actor, async (tx) => {
       const upserted = await tx.query<{ id: string }>('select id from booking.upsert_client($1, $2, $3, $4)', [
         restaurantId,
         client.email,
@@ -43,9 +45,12 @@ export function statements(db: Database) {
         client.phone ?? null,
       ]);
       const values = args(Number(upserted.rows[0]!.id));
+      if (citus) return (await tx.query<{ rows: unknown }>(db.rowsOf(fn, values.length), values)).rows[0]!.rows;
       const placeholders = values.map((_, i) => `$${i + 1}`).join(', ');
       const { rows } = await tx.query<{ data: Json }>(`with r as (select * from booking.${fn}(${placeholders})) ${shape('r')}`, values);
       return rows[0]!.data;
     });
+    return citus ? (await db.shapeRows<{ data: Json }>(fn, result, shape)).data : (result as Json);
+  };
   return { one, change, withUpsertedClient };
 }

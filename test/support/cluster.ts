@@ -3,10 +3,12 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { createDatabase, dropDatabase, withDatabase } from '../../db/postgres';
+import { cloneCitusDatabase, dropCitusDatabase } from '../../db/citus';
 
 export interface TestCluster {
   adminUrl: string;
   template?: string;
+  citus?: boolean;
   stop?: () => Promise<void>;
 }
 
@@ -15,7 +17,16 @@ export const TEST_ENV = {
   template: 'NORA_TEST_TEMPLATE',
   apiRole: 'NORA_TEST_API_ROLE',
   defect: 'NORA_TEST_DEFECT',
+  /** `citus`: DATABASE_URL is a Citus coordinator, and every database is distributed (README, Citus). */
+  target: 'NORA_TEST_TARGET',
 } as const;
+
+/** Which engine the suite runs against: one PostgreSQL (the default) or a Citus cluster. */
+export function testTarget(): 'postgres' | 'citus' {
+  const target = process.env[TEST_ENV.target] ?? 'postgres';
+  if (target !== 'postgres' && target !== 'citus') throw new Error(`${TEST_ENV.target} must be postgres or citus, not ${target}`);
+  return target;
+}
 
 function required(name: string): string {
   const value = process.env[name];
@@ -38,7 +49,9 @@ export async function freshDatabase(): Promise<TestDatabase> {
   const adminUrl = required(TEST_ENV.adminUrl);
   const template = required(TEST_ENV.template);
   const name = `${template.replace(/_template$/, '')}_${randomBytes(4).toString('hex')}`;
-  await createDatabase(adminUrl, name, template);
+  const citus = testTarget() === 'citus';
+  if (citus) await cloneCitusDatabase(adminUrl, template, name);
+  else await createDatabase(adminUrl, name, template);
   const url = withDatabase(adminUrl, name);
   const pool = new pg.Pool({ connectionString: url, max: 10 });
   pool.on('error', () => undefined);
@@ -49,7 +62,8 @@ export async function freshDatabase(): Promise<TestDatabase> {
     pool,
     drop: async () => {
       await pool.end();
-      await dropDatabase(adminUrl, name);
+      if (citus) await dropCitusDatabase(adminUrl, name);
+      else await dropDatabase(adminUrl, name);
     },
   };
 }
