@@ -32,14 +32,10 @@ export async function openCitusBenchDatabases(): Promise<{ single: BenchDatabase
     else await createDatabase(adminUrl, name);
     await migrateDatabase({ databaseUrl: url, apiRole: config.apiRole });
     if (distributed) await distributeDatabase(url, config.apiRole);
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    const { rows } = await client.query<{ v: string }>("select current_setting('server_version') as v");
-    await client.end();
     return {
       url,
       apiRole: config.apiRole,
-      serverVersion: rows[0]!.v,
+      serverVersion: await serverVersion(url),
       close: () => (distributed ? dropCitusDatabase(adminUrl, name) : dropDatabase(adminUrl, name)),
     };
   };
@@ -50,6 +46,16 @@ export async function openCitusBenchDatabases(): Promise<{ single: BenchDatabase
     throw error;
   });
   return { single, citus };
+}
+
+async function serverVersion(url: string): Promise<string> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<{ v: string }>("select current_setting('server_version') as v")).rows[0]!.v;
+  } finally {
+    await client.end();
+  }
 }
 
 /** A fresh migrated database on DATABASE_URL's server, or on a throwaway embedded PostgreSQL. */
@@ -68,14 +74,10 @@ export async function openBenchDatabase(): Promise<BenchDatabase> {
   await createDatabase(adminUrl, name);
   const url = withDatabase(adminUrl, name);
   await migrateDatabase({ databaseUrl: url, apiRole: config.apiRole });
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  const { rows } = await client.query<{ v: string }>("select current_setting('server_version') as v");
-  await client.end();
   return {
     url,
     apiRole: config.apiRole,
-    serverVersion: rows[0]!.v,
+    serverVersion: await serverVersion(url),
     close: async () => {
       await dropDatabase(adminUrl, name);
       await stop();
