@@ -205,31 +205,20 @@ export class Database {
    * writes. `shape` turns the CTE `called` (the function's result) into the one-row answer.
    */
   async call<T = Json>(actor: Actor, fn: string, args: [restaurantId: number, ...rest: unknown[]], shape: (called: string) => string): Promise<T> {
+    if ((await this.isCitus()) && (await this.rowType(fn))) {
+      // On Citus: the call in a transaction that sets the actor with SET LOCAL (see isCitus),
+      // then the answer shaped from the rows it returned (see rowType).
+      const rows = await this.transaction(actor, async (tx) => (await tx.query<{ rows: unknown }>(this.statement(this.rowsOf(fn, args.length), args))).rows[0]!.rows);
+      return this.shapeRows<T>(fn, rows, shape);
+    }
     const rest = args.slice(1).map((_, i) => `, $${i + 4}`).join('');
     const sql = `with acting as materialized (
                    select $1::bigint as restaurant_id, set_config('nora.channel', $2, true), set_config('nora.actor', $3, true)),
                  called as (select * from booking.${fn}((select restaurant_id from acting)${rest}))
                  ${shape('called')}`;
     const params = [args[0], actor.channel, actor.label, ...args.slice(1)];
-    const citus = await this.isCitus();
     for (let attempt = 0; ; attempt++) {
       try {
-        if (citus && (await this.rowType(fn))) {
-          // On Citus: the settings as SET LOCAL (see isCitus), the call, commit; then the answer
-          // shaped from the rows the call returned (see rowType).
-          const rows = await this.withClient(async (client) => {
-            await client.query(`begin; ${Database.setLocal(client, actor)}`);
-            try {
-              const result = await client.query<{ rows: unknown }>(this.statement(this.rowsOf(fn, args.length), args));
-              await client.query('commit');
-              return result.rows[0]!.rows;
-            } catch (error) {
-              await client.query('rollback').catch(() => undefined);
-              throw error;
-            }
-          });
-          return await this.shapeRows<T>(fn, rows, shape);
-        }
         return (await this.read<T>(sql, params))[0]!;
       } catch (error) {
         if (!isRetryable(error) || attempt >= this.retries) throw error;
