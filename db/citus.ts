@@ -60,7 +60,8 @@ export async function createCitusDatabase(adminUrl: string, name: string, coordi
 // connections keeps it away once its daemon is stopped.
 async function quiesce(url: string, name: string): Promise<void> {
   await withClient(url, async (client) => {
-    await client.query(`alter database ${pg.escapeIdentifier(name)} allow_connections false`);
+    const { rows: open } = await client.query<{ yes: boolean }>('select datallowconn as yes from pg_database where datname = $1', [name]);
+    if (open[0]?.yes) await client.query(`alter database ${pg.escapeIdentifier(name)} allow_connections false`);
     for (let attempt = 0; attempt < 100; attempt++) {
       const { rows } = await client.query<{ n: number }>(
         'select count(pg_terminate_backend(pid))::int as n from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()',
@@ -79,8 +80,19 @@ async function quiesce(url: string, name: string): Promise<void> {
  */
 export async function cloneCitusDatabase(adminUrl: string, template: string, name: string): Promise<void> {
   const workers = await citusWorkers(adminUrl);
-  for (const url of [adminUrl, ...workers.map((worker) => nodeUrl(adminUrl, worker, 'postgres'))]) {
-    await quiesce(url, template);
+  const nodes = [adminUrl, ...workers.map((worker) => nodeUrl(adminUrl, worker, 'postgres'))];
+  // Test files clone one template at the same time. Two sessions turning its connections off at
+  // once update the same catalog row, and one fails ("tuple concurrently updated", XX000): so
+  // cloners take turns at this step, under a lock held on the coordinator for every node.
+  await withClient(adminUrl, async (lock) => {
+    await lock.query("select pg_advisory_lock(hashtext('nora clone ' || $1))", [template]);
+    try {
+      for (const url of nodes) await quiesce(url, template);
+    } finally {
+      await lock.query("select pg_advisory_unlock(hashtext('nora clone ' || $1))", [template]);
+    }
+  });
+  for (const url of nodes) {
     await withClient(url, async (client) => {
       await client.query(`create database ${pg.escapeIdentifier(name)} template ${pg.escapeIdentifier(template)}`);
       // A copy does not inherit the template's ALTER DATABASE … SET settings (db:distribute's).
