@@ -27,6 +27,10 @@ export default {
       // Stryker lays this over jest.config.js, and an undefined value would keep that one's.
       globalSetup: null,
       globalTeardown: null,
+      // Stryker picks each run's test files with jest's --findRelatedTests, which follows imports
+      // only through files jest knows: server/ as well as test/, or a route (imported by the app,
+      // not by a test) has no related tests at all.
+      roots: ['<rootDir>/test', '<rootDir>/server', '<rootDir>/config'],
       collectCoverage: false,
       coverageThreshold: undefined,
       testMatch: ['**/test/api/**/*.test.ts', '**/test/mcp/**/*.test.ts', '**/test/webhooks/**/*.test.ts'],
@@ -35,6 +39,12 @@ export default {
       testPathIgnorePatterns: ['/node_modules/', '/test/api/(workers|shutdown|shared-limits|key-revocation|contract-types)\\.test\\.ts$', '/test/mcp/stdio\\.test\\.ts$'],
     },
   },
+  // A run over all of server/ takes hours on two cores, so it is done a part at a time (README,
+  // Mutation testing), each part's results kept in a tracked file of its own
+  // (`--incrementalFile test/mutation/incremental/<part>.json`): a later run of that part only
+  // tests the mutants whose code or tests have changed.
+  incremental: true,
+  incrementalFile: 'test/mutation/incremental/all.json',
   reporters: ['clear-text', 'progress', 'html', 'json'],
   htmlReporter: { fileName: 'reports/mutation/mutation.html' },
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
