@@ -1,7 +1,8 @@
 // `npm run mutate`: StrykerJS over server/. Jest would run its global setup (a PostgreSQL and a
 // freshly migrated template) for every mutant; here it runs once around the whole Stryker run,
 // and the workers inherit the template through the environment.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import globalSetup from '../support/global-setup';
 import globalTeardown from '../support/global-teardown';
 
@@ -11,8 +12,11 @@ process.on('SIGINT', () => undefined);
 async function main(): Promise<number> {
   await globalSetup();
   try {
-    const run = spawnSync('npx', ['stryker', 'run', ...process.argv.slice(2)], { stdio: 'inherit' });
-    return run.status ?? 1;
+    // Not spawnSync: the embedded PostgreSQL writes its log to a pipe this process reads, and a
+    // blocked event loop lets that pipe fill until every backend hangs in its next log write.
+    const run = spawn('npx', ['stryker', 'run', ...process.argv.slice(2)], { stdio: 'inherit' });
+    const [code] = (await once(run, 'exit')) as [number | null];
+    return code ?? 1;
   } finally {
     await globalTeardown();
   }
