@@ -25,12 +25,12 @@ export default async function globalSetup(): Promise<void> {
   if (citus) {
     // The same migrations, then the same distribution a user runs (npm run db:distribute).
     await createCitusDatabase(cluster.adminUrl, template, new URL(cluster.adminUrl).hostname);
-    await migrateDatabase({ databaseUrl: withDatabase(cluster.adminUrl, template), apiRole: config.apiRole });
+    await migrateDatabase({ databaseUrl: withDatabase(cluster.adminUrl, template), apiRole: config.apiRole, current: true });
     await distributeDatabase(withDatabase(cluster.adminUrl, template), config.apiRole);
     cluster.citus = true;
   } else {
     await createDatabase(cluster.adminUrl, template);
-    await migrateDatabase({ databaseUrl: withDatabase(cluster.adminUrl, template), apiRole: config.apiRole });
+    await migrateDatabase({ databaseUrl: withDatabase(cluster.adminUrl, template), apiRole: config.apiRole, current: true });
   }
   // `npm run mutate:sql` runs the suite against a template with one defect planted.
   const defect = process.env[TEST_ENV.defect];
