@@ -21,25 +21,6 @@
 --
 -- Re-runnable while it is current.sql: every step checks what is there first.
 
-do $$
-begin
-  if not exists (select 1 from pg_attribute where attrelid = 'booking.webhook_deliveries'::regclass and attname = 'enqueued' and not attisdropped) then
-    -- Every delivery written so far where the queue is got its job with it: enqueued. A pending
-    -- one without a job (written by a trigger on a Citus worker) is left to the sweep.
-    alter table booking.webhook_deliveries add column enqueued boolean not null default true;
-    update booking.webhook_deliveries d set enqueued = false
-      where d.status = 'pending'
-        and d.id <> all (array(select (j.payload->>'delivery_id')::bigint
-                               from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id
-                               where t.identifier = 'deliver_webhook'));
-  end if;
-end;
-$$;
-alter table booking.webhook_deliveries alter column enqueued set default false;
-comment on column booking.webhook_deliveries.enqueued is 'Its graphile-worker job (deliver_webhook) was enqueued: by emit_event in the transaction that wrote it, or by the sweep (booking_private.enqueue_webhook_deliveries) for one written where the queue is not (a trigger on a Citus worker).';
-create index if not exists webhook_deliveries_unqueued_idx on booking.webhook_deliveries (restaurant_id, id)
-  where status = 'pending' and not enqueued;
-
 create or replace function booking_private.enqueue_webhook_delivery(restaurant_id bigint, delivery_id bigint)
   returns void
   language plpgsql volatile security definer
@@ -230,4 +211,30 @@ $$;
 comment on function booking_private.finish_webhook_attempt(bigint, bigint, boolean, integer, text, boolean) is $$Worker: records how an attempt of a delivery of a restaurant went. A success clears failing_since of the endpoint; a failure sets it, and disables the endpoint (disabled_at, disabled_reason) once it has been failing for a day. last_attempt: the job will not be retried, the delivery is failed. Null when the delivery is gone (its endpoint was removed).
 Example: select booking_private.finish_webhook_attempt(1, 42, true, 204, null, false);$$;
 
+-- The table, after the functions: on a database already distributed, Citus creates a new
+-- function on every node only while no statement of the transaction has used parallel
+-- connections to the workers ("cannot run function command because there was a parallel
+-- operation on a distributed table"), as these do. And inside a DO block: Citus sends some DDL
+-- (CREATE INDEX, ALTER COLUMN … SET DEFAULT) to the shards as the text it was given, and a
+-- migration is given as one multi-statement string, which a worker refuses ("cannot insert
+-- multiple commands into a prepared statement"); in PL/pgSQL each statement is its own text.
+do $$
+begin
+  if not exists (select 1 from pg_attribute where attrelid = 'booking.webhook_deliveries'::regclass and attname = 'enqueued' and not attisdropped) then
+    -- Every delivery written so far where the queue is got its job with it: enqueued. A pending
+    -- one without a job (written by a trigger on a Citus worker) is left to the sweep.
+    alter table booking.webhook_deliveries add column enqueued boolean not null default true;
+    update booking.webhook_deliveries d set enqueued = false
+      where d.status = 'pending'
+        and d.id <> all (array(select (j.payload->>'delivery_id')::bigint
+                               from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id
+                               where t.identifier = 'deliver_webhook'));
+    alter table booking.webhook_deliveries alter column enqueued set default false;
+  end if;
+  -- The sweep's: empty on one PostgreSQL.
+  create index if not exists webhook_deliveries_unqueued_idx on booking.webhook_deliveries (restaurant_id, id)
+    where status = 'pending' and not enqueued;
+end;
+$$;
+comment on column booking.webhook_deliveries.enqueued is 'Its graphile-worker job (deliver_webhook) was enqueued: by emit_event in the transaction that wrote it, or by the sweep (booking_private.enqueue_webhook_deliveries) for one written where the queue is not (a trigger on a Citus worker).';
 comment on table booking.webhook_deliveries is 'One row per event and endpoint, delivered by a graphile-worker job (task deliver_webhook, enqueued with it or by the sweep: see enqueued): pending, delivered (a 2xx), failed (attempts used up) or skipped (the endpoint was disabled or removed meanwhile).';
