@@ -1,5 +1,6 @@
 // Once per `jest` run: a PostgreSQL to test against (DATABASE_URL's server, or a throwaway
-// embedded one) and a migrated template database that each test file clones.
+// embedded one) and a migrated template database that each test file clones (the committed
+// migrations and current.sql, so that a migration is tested before it is committed).
 import { loadConfig } from '../../config';
 import { createDatabase, makeTemporaryDataDir, startEmbedded, withDatabase } from '../../db/postgres';
 import { migrateDatabase } from '../../db/migrate';
