@@ -39,7 +39,8 @@ $$;
 comment on function booking_private.enqueue_webhook_delivery(bigint, bigint) is $$The graphile-worker job (deliver_webhook) of one delivery: payload {restaurant_id, delivery_id}, 14 attempts, job key webhook_delivery:<restaurant>:<delivery>; while a job with that key exists (waiting, running or failed), another call adds nothing. Only where the queue of graphile-worker is (not on a Citus worker).
 Example: select booking_private.enqueue_webhook_delivery(1, 42);$$;
 
--- emit_event as in 000011, with the job's restaurant and key, and the delivery marked enqueued.
+-- emit_event as in 000011, with the job's restaurant and key, the delivery marked enqueued, and
+-- one INSERT per delivery.
 create or replace function booking_private.emit_event(restaurant_id bigint, type text, data jsonb)
   returns bigint
   language plpgsql volatile security definer
@@ -48,7 +49,8 @@ create or replace function booking_private.emit_event(restaurant_id bigint, type
 #variable_conflict use_column
 declare
   v_event booking.webhook_events;
-  v_delivery record;
+  v_endpoint bigint;
+  v_delivery bigint;
   v_at timestamptz;
   v_queue boolean;
 begin
@@ -75,17 +77,24 @@ begin
   -- leaves the delivery to the sweep (enqueue_webhook_deliveries).
   -- (The function, not the schema: Citus creates the schema on the workers too.)
   v_queue := exists (select 1 from pg_proc p where p.proname = 'add_job' and p.pronamespace = to_regnamespace('graphile_worker'));
-  for v_delivery in
-    insert into booking.webhook_deliveries (restaurant_id, endpoint_id, event_id, enqueued)
-      select e.restaurant_id, e.id, v_event.id, v_queue
-      from booking.webhook_endpoints e
-      where e.restaurant_id = emit_event.restaurant_id and e.disabled_at is null
-        and (e.events is null or emit_event.type = any (e.events))
-      order by e.id
-      returning restaurant_id, id
+  -- One INSERT … VALUES per endpoint, not one INSERT … SELECT: Citus cannot run an INSERT … SELECT
+  -- that draws an id from a sequence on the shards, and collects the SELECT through the node
+  -- running it instead, from every shard of webhook_endpoints, the restaurant's filter
+  -- notwithstanding. From a trigger on a worker that is a distributed transaction of its own,
+  -- nested in the coordinator's and spanning the other workers: in a transaction block it fails
+  -- ("the backend has already been assigned a transaction id"), and a worker crashed in its
+  -- COMMIT PREPARED (README, Citus). Each INSERT here names the restaurant: its own shard.
+  for v_endpoint in
+    select e.id from booking.webhook_endpoints e
+    where e.restaurant_id = emit_event.restaurant_id and e.disabled_at is null
+      and (e.events is null or emit_event.type = any (e.events))
+    order by e.id
   loop
+    insert into booking.webhook_deliveries (restaurant_id, endpoint_id, event_id, enqueued)
+      values (emit_event.restaurant_id, v_endpoint, v_event.id, v_queue)
+      returning id into v_delivery;
     if v_queue then
-      perform booking_private.enqueue_webhook_delivery(v_delivery.restaurant_id, v_delivery.id);
+      perform booking_private.enqueue_webhook_delivery(emit_event.restaurant_id, v_delivery);
     end if;
   end loop;
   return v_event.id;

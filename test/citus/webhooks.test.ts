@@ -1,7 +1,8 @@
 // Webhooks on Citus, end to end: the outbox trigger runs on the worker holding the restaurant and
 // writes the delivery without a job (graphile-worker's queue is on the coordinator); the sweep the
 // worker process runs enqueues it, and the delivery, found by restaurant, reaches the endpoint
-// signed, once.
+// signed, once; and the trigger writes them in a transaction block too, as the API makes its
+// changes on Citus.
 import { Webhook } from 'standardwebhooks';
 import { freshDatabase, testTarget, type TestDatabase } from '../support/cluster';
 import { createRestaurant, localDate, localInstant, type Restaurant } from '../support/fixtures';
@@ -55,4 +56,26 @@ test('a booking and its cancellation through the coordinator reach the endpoint,
   expect((await db.pool.query('select booking_private.enqueue_webhook_deliveries() as n')).rows[0].n).toBe(0);
   await new Promise((resolve) => setTimeout(resolve, 500));
   expect(receiver.received).toHaveLength(2);
+});
+
+test('a booking and a cancellation in a transaction block, as the API makes them on Citus, write their deliveries: the trigger stays on the restaurant\'s shards', async () => {
+  await db.pool.query('delete from booking.webhook_endpoints');
+  await db.pool.query("select booking.add_webhook_endpoint($1, 'https://example.com/hooks')", [r.id]);
+  const client = await db.pool.connect();
+  try {
+    await client.query('begin');
+    await client.query("set local nora.channel = 'api'");
+    const made = await book(client, { restaurantId: r.id, startsAt: await at('21:00'), guests: 2 });
+    await client.query('select booking.cancel_reservation($1, $2)', [r.id, made.id]);
+    await client.query('commit');
+  } catch (error) {
+    await client.query('rollback');
+    throw error;
+  } finally {
+    client.release();
+  }
+  const { rows } = await db.pool.query<{ type: string }>(
+    'select e.type from booking.webhook_deliveries d join booking.webhook_events e on e.restaurant_id = d.restaurant_id and e.id = d.event_id order by e.id',
+  );
+  expect(rows.map((row) => row.type)).toEqual(['reservation.created', 'reservation.cancelled']);
 });
