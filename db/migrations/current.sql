@@ -18,6 +18,8 @@
 --    take (restaurant_id, delivery_id) and touch only that restaurant's rows (on Citus, its
 --    shards on one worker). A job queued before this migration carries only delivery_id: the
 --    worker looks its restaurant up first (server/webhooks/deliver.ts).
+-- 3. emit_event writes each delivery with its own INSERT … VALUES: Citus ran the INSERT … SELECT
+--    from the endpoints across every shard, from the trigger on the worker (see emit_event).
 --
 -- Re-runnable while it is current.sql: every step checks what is there first.
 
