@@ -48,12 +48,19 @@ export const TENANT_TABLES = [
 export const REFERENCE_TABLES = ['booking_private.api_keys'] as const;
 
 /**
- * Functions that run whole on the worker holding the restaurant (their first argument). None yet,
- * measured: delegated, book_table and available_table_counts fail with "cannot execute a
- * distributed query from a query on a shard" on the statement of booking_private.service_periods
- * (the opening periods and closures of a restaurant, reached through a row-typed argument), so
- * they run on the coordinator, which sends each of their statements to the restaurant's worker.
- * A name added here is delegated by the next db:distribute.
+ * Functions that run whole on the worker holding the restaurant (their first argument). None, on
+ * purpose. Delegated (tried on Citus 13.2.2), book_table and available_table_counts do run on the
+ * worker now that citus.allow_nested_distributed_execution is on everywhere and their SQL helpers
+ * are PL/pgSQL (the earlier "cannot execute a distributed query from a query on a shard" on
+ * service_periods is gone), but they were slower (bench:sql, BENCH_TARGET=citus: book_table 35 /
+ * 64 / 31 calls/s at 1 / 8 / 32 connections became 23 / 38 / 33; availability 15 ms became 33 ms):
+ * inside them some statements are still not confined to the restaurant's shards (the
+ * combinations of seating_candidates are collected from every shard, on both workers), so a
+ * delegated call still crosses nodes, from the worker. Citus also does not push a call down
+ * inside a transaction block, which is how the API calls them on Citus. And book_table alone
+ * delegated would take its advisory locks (pacing, combinations, tables) on the worker while
+ * reschedule, holds and the waitlist take theirs on the coordinator: they would stop serialising
+ * each other. A name added here is delegated by the next db:distribute.
  */
 export const DELEGATED_FUNCTIONS: readonly string[] = [];
 

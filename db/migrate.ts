@@ -3,7 +3,7 @@
 // and the placeholder values come from our validated configuration.
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { migrate, type Settings } from 'graphile-migrate';
+import { migrate, watch, type Settings } from 'graphile-migrate';
 import { Logger } from '@graphile/logger';
 import { runMigrations as installWorkerSchema, Logger as WorkerLogger } from 'graphile-worker';
 // graphile-migrate keeps its pool open for a moment after migrating and exits the process if
@@ -19,22 +19,30 @@ export interface MigrateOptions {
   apiRole: string;
   /** Print graphile-migrate's progress lines (the CLI does, tests and the server do not). */
   verbose?: boolean;
+  /**
+   * Also run current.sql, the migration being written (graphile-migrate watch --once), after the
+   * committed ones: the tests do, so that they exercise it before it is committed; the server
+   * and the CLI never do.
+   */
+  current?: boolean;
 }
 
 const silent = new Logger(() => () => undefined);
 const silentWorker = new WorkerLogger(() => () => undefined);
 
-export async function migrateDatabase({ databaseUrl, apiRole, verbose }: MigrateOptions): Promise<void> {
+export async function migrateDatabase({ databaseUrl, apiRole, verbose, current }: MigrateOptions): Promise<void> {
   // graphile-worker's own schema (graphile_worker: the job queue the webhook outbox writes to)
   // first, so graphile_worker.add_job exists before any of our triggers calls it.
   await installWorkerSchema({ connectionString: databaseUrl, ...(verbose ? {} : { logger: silentWorker }) });
-  await migrate({
+  const settings: Settings = {
     ...gmrc,
     connectionString: databaseUrl,
     migrationsFolder,
     placeholders: { ':DATABASE_API_ROLE': apiRole },
     ...(verbose ? {} : { logger: silent }),
-  });
+  };
+  if (current) await watch(settings, true);
+  else await migrate(settings);
   clearAllPools();
 }
 

@@ -60,18 +60,45 @@ interface Attempt {
   body: unknown;
 }
 
+/** A job's payload: {restaurant_id, delivery_id}; jobs queued before deliveries carried their
+ *  restaurant have delivery_id alone. */
+interface Payload {
+  restaurant_id?: unknown;
+  delivery_id: unknown;
+}
+
 export function deliverWebhook(options: WebhookOptions): Task {
   return async (payload, helpers) => {
-    const deliveryId = Number((payload as { delivery_id: unknown }).delivery_id);
+    const job = payload as Payload;
+    const deliveryId = Number(job.delivery_id);
+    // An older job's restaurant, by the delivery's id alone (on one PostgreSQL, where such jobs
+    // were queued, an index probe). No row: its endpoint was removed, nothing to send.
+    const restaurantId =
+      job.restaurant_id !== undefined
+        ? Number(job.restaurant_id)
+        : await helpers.withPgClient(
+            async (client) =>
+              (await client.query<{ restaurant_id: string }>('select restaurant_id from booking.webhook_deliveries where id = $1', [deliveryId])).rows[0]
+                ?.restaurant_id,
+          );
+    if (restaurantId === undefined) return;
     const attempt = await helpers.withPgClient(
-      async (client) => (await client.query<Attempt>('select * from booking_private.start_webhook_attempt($1)', [deliveryId])).rows[0]!,
+      async (client) =>
+        (await client.query<Attempt>('select * from booking_private.start_webhook_attempt($1, $2)', [restaurantId, deliveryId])).rows[0]!,
     );
     if (!attempt.deliver) return;
     const body = JSON.stringify(attempt.body);
     const outcome = await post(attempt.url!, body, webhookHeaders(attempt.secret!, attempt.message_id!, body), options);
     const lastAttempt = helpers.job.attempts >= helpers.job.max_attempts;
     await helpers.withPgClient((client) =>
-      client.query('select booking_private.finish_webhook_attempt($1, $2, $3, $4, $5)', [deliveryId, outcome.ok, outcome.status, outcome.error, lastAttempt]),
+      client.query('select booking_private.finish_webhook_attempt($1, $2, $3, $4, $5, $6)', [
+        restaurantId,
+        deliveryId,
+        outcome.ok,
+        outcome.status,
+        outcome.error,
+        lastAttempt,
+      ]),
     );
     if (!outcome.ok) throw new Error(`webhook delivery ${deliveryId} failed: ${outcome.error}`);
   };

@@ -7,8 +7,13 @@ import { deliverWebhook } from '../webhooks/deliver';
 
 export function taskList(config: Pick<Config, 'webhooks'>): TaskList {
   return {
-    // One webhook event to one endpoint; enqueued by booking_private.emit_event.
+    // One webhook event to one endpoint; enqueued by booking_private.emit_event, or by the sweep.
     deliver_webhook: deliverWebhook(config.webhooks),
+    // The deliveries written without a job (by an outbox trigger on a Citus worker, where the
+    // queue is not) get theirs; on one PostgreSQL there are none (README, Citus).
+    enqueue_webhooks: async (_payload, helpers) => {
+      await helpers.withPgClient((client) => client.query('select booking_private.enqueue_webhook_deliveries()'));
+    },
     // Lapsed holds marked expired (their waitlist offers go to the next entry) and waitlist
     // entries past their window expired. Booking never waits for it: a lapsed hold blocks
     // nothing already.
@@ -21,4 +26,5 @@ export function taskList(config: Pick<Config, 'webhooks'>): TaskList {
 export const crontab = [
   // Every minute; ?max=1: after downtime, one catch-up run, not one per missed minute.
   '* * * * * expire_holds ?max=1',
+  '* * * * * enqueue_webhooks ?max=1',
 ].join('\n');

@@ -1,8 +1,9 @@
 // Webhooks in SQL: endpoints and their secrets, the outbox (booking_private.emit_event writes
-// the event and its delivery jobs in the caller's transaction), the reservation events, and
-// the bookkeeping of attempts that disables an endpoint failing for a day.
+// the event and its delivery jobs in the caller's transaction), the sweep that enqueues the
+// deliveries written without a job (on Citus, by the triggers on the workers), the reservation
+// events, and the bookkeeping of attempts that disables an endpoint failing for a day.
 import pg from 'pg';
-import { freshDatabase, type TestDatabase } from '../support/cluster';
+import { connections, freshDatabase, testTarget, type TestDatabase } from '../support/cluster';
 import { createRestaurant, localDate, localInstant, type Restaurant } from '../support/fixtures';
 import { book, refusal } from '../support/sql';
 
@@ -40,11 +41,19 @@ const addEndpoint = (restaurantId: string, url: string, events: string[] | null 
   db.pool.query<Endpoint>('select * from booking.add_webhook_endpoint($1, $2, $3)', [restaurantId, url, events]).then((res) => res.rows[0]!);
 const jobs = () =>
   db.pool
-    .query<{ delivery_id: number; max_attempts: number }>(
-      `select (payload->>'delivery_id')::int as delivery_id, max_attempts from graphile_worker._private_jobs j
+    .query<{ restaurant_id: string; delivery_id: string; max_attempts: number; key: string }>(
+      `select payload->>'restaurant_id' as restaurant_id, payload->>'delivery_id' as delivery_id, max_attempts, key
+       from graphile_worker._private_jobs j
        join graphile_worker._private_tasks t on t.id = j.task_id where t.identifier = 'deliver_webhook' order by j.id`,
     )
     .then((res) => res.rows);
+const deliveryJob = (restaurantId: string, deliveryId: string) => ({
+  restaurant_id: restaurantId,
+  delivery_id: deliveryId,
+  max_attempts: 14,
+  key: `webhook_delivery:${restaurantId}:${deliveryId}`,
+});
+const sweep = () => db.pool.query<{ n: number }>('select booking_private.enqueue_webhook_deliveries() as n').then((res) => res.rows[0]!.n);
 const events = () =>
   db.pool
     .query<{ type: string; payload: { type: string; timestamp: string; data: Record<string, unknown> } }>('select type, payload from booking.webhook_events order by id')
@@ -101,7 +110,8 @@ describe('emit_event, the outbox', () => {
     expect(event!.payload).toEqual({ type: 'reservation.created', timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/), data: { id: 7 } });
     const deliveries = await db.pool.query('select id, endpoint_id from booking.webhook_deliveries where event_id = $1 order by endpoint_id', [rows[0]!.id]);
     expect(deliveries.rows.map((d) => d.endpoint_id)).toEqual([all.id, created.id]);
-    expect(await jobs()).toEqual(deliveries.rows.map((d) => ({ delivery_id: Number(d.id), max_attempts: 14 })));
+    expect(await jobs()).toEqual(deliveries.rows.map((d) => deliveryJob(r.id, d.id)));
+    expect((await db.pool.query('select bool_and(enqueued) as all from booking.webhook_deliveries')).rows[0].all).toBe(true);
   });
 
   test("is part of the caller's transaction: rolled back, nothing is written or queued", async () => {
@@ -127,6 +137,59 @@ describe('emit_event, the outbox', () => {
       code: '22023',
       reason: 'unknown_event_type',
     });
+  });
+});
+
+describe('the sweep, enqueue_webhook_deliveries', () => {
+  // A delivery as an outbox trigger on a Citus worker writes it: no job, not enqueued.
+  const unqueued = async (restaurantId: string, endpointId: string, status = 'pending') => {
+    const { rows } = await db.pool.query<{ id: string }>(
+      `with e as (insert into booking.webhook_events (restaurant_id, type, payload) values ($1, 'reservation.created', '{}') returning restaurant_id, id)
+       insert into booking.webhook_deliveries (restaurant_id, endpoint_id, event_id, status) select restaurant_id, $2, id, $3 from e returning id`,
+      [restaurantId, endpointId, status],
+    );
+    return rows[0]!.id;
+  };
+
+  test('gives each pending delivery written without a job one job carrying its restaurant, and a second sweep adds none', async () => {
+    const mine = await addEndpoint(r.id, 'https://example.com/mine');
+    const theirs = await addEndpoint(other.id, 'https://example.com/theirs');
+    const first = await unqueued(r.id, mine.id);
+    const second = await unqueued(other.id, theirs.id);
+    for (const status of ['delivered', 'failed', 'skipped']) await unqueued(r.id, mine.id, status);
+    expect(await jobs()).toEqual([]);
+    expect(await sweep()).toBe(2);
+    expect(await jobs()).toEqual(expect.arrayContaining([deliveryJob(r.id, first), deliveryJob(other.id, second)]));
+    expect(await jobs()).toHaveLength(2);
+    expect(await sweep()).toBe(0);
+    expect(await jobs()).toHaveLength(2);
+  });
+
+  test('finds nothing to do after a booking where the trigger reaches the queue, and enqueues it once where it does not (a Citus worker)', async () => {
+    await addEndpoint(r.id, 'https://example.com/all');
+    await book(db.pool, { restaurantId: r.id, startsAt: await at('20:00'), guests: 2 });
+    // One PostgreSQL: the trigger enqueued it. Citus: the trigger ran on the worker, the sweep enqueues it.
+    expect(await sweep()).toBe(testTarget() === 'citus' ? 1 : 0);
+    const { rows } = await db.pool.query<{ id: string }>('select id from booking.webhook_deliveries');
+    expect(await jobs()).toEqual(rows.map((d) => deliveryJob(r.id, d.id)));
+    expect(await sweep()).toBe(0);
+  });
+
+  test('two sweeps at once enqueue a delivery once: the second waits for the first and finds it enqueued', async () => {
+    const endpoint = await addEndpoint(r.id, 'https://example.com/all');
+    const id = await unqueued(r.id, endpoint.id);
+    const [a, b] = await connections(db.url, 2);
+    try {
+      await a!.query('begin');
+      expect((await a!.query('select booking_private.enqueue_webhook_deliveries() as n')).rows[0].n).toBe(1);
+      const later = b!.query('select booking_private.enqueue_webhook_deliveries() as n');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await a!.query('commit');
+      expect((await later).rows[0].n).toBe(0);
+    } finally {
+      await Promise.all([a!.end(), b!.end()]);
+    }
+    expect(await jobs()).toEqual([deliveryJob(r.id, id)]);
   });
 });
 
@@ -184,9 +247,10 @@ describe('reservation events', () => {
 });
 
 describe('attempts', () => {
-  const start = (deliveryId: number) => db.pool.query('select * from booking_private.start_webhook_attempt($1)', [deliveryId]).then((res) => res.rows[0]);
-  const finish = (deliveryId: number, ok: boolean, last = false) =>
-    db.pool.query('select booking_private.finish_webhook_attempt($1, $2, $3, $4, $5)', [deliveryId, ok, ok ? 200 : 500, ok ? null : 'HTTP 500', last]);
+  const start = (deliveryId: string) =>
+    db.pool.query('select * from booking_private.start_webhook_attempt($1, $2)', [r.id, deliveryId]).then((res) => res.rows[0]);
+  const finish = (deliveryId: string, ok: boolean, last = false) =>
+    db.pool.query('select booking_private.finish_webhook_attempt($1, $2, $3, $4, $5, $6)', [r.id, deliveryId, ok, ok ? 200 : 500, ok ? null : 'HTTP 500', last]);
   const endpointRow = (id: string) => db.pool.query('select * from booking.webhook_endpoints where id = $1', [id]).then((res) => res.rows[0]);
 
   test('a failure marks the endpoint failing, a success clears it, and failing for a day disables it with its reason', async () => {
@@ -212,6 +276,20 @@ describe('attempts', () => {
     });
     // A disabled endpoint gets no new events, and a queued one is skipped.
     expect((await db.pool.query(`select booking_private.emit_event($1, 'reservation.created', '{}') as id`, [r.id])).rows[0].id).toBeNull();
+  });
+
+  test("an attempt names its restaurant: another restaurant's id finds no delivery and changes nothing", async () => {
+    await addEndpoint(r.id, 'https://example.com/all');
+    await db.pool.query(`select booking_private.emit_event($1, 'reservation.created', '{}')`, [r.id]);
+    const [job] = await jobs();
+    const elsewhere = (fn: string, args: unknown[]) => db.pool.query(`select * from booking_private.${fn}`, [other.id, job!.delivery_id, ...args]);
+    expect((await elsewhere('start_webhook_attempt($1, $2)', [])).rows[0]).toMatchObject({ deliver: false, url: null });
+    expect((await elsewhere('finish_webhook_attempt($1, $2, $3, $4, $5, $6)', [true, 200, null, false])).rows[0].id).toBeNull();
+    expect((await db.pool.query('select status, attempts from booking.webhook_deliveries where id = $1', [job!.delivery_id])).rows[0]).toEqual({
+      status: 'pending',
+      attempts: 0,
+    });
+    expect(await start(job!.delivery_id)).toMatchObject({ deliver: true });
   });
 
   test('a delivery of a disabled or removed endpoint is skipped without sending', async () => {

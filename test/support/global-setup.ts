@@ -1,5 +1,6 @@
 // Once per `jest` run: a PostgreSQL to test against (DATABASE_URL's server, or a throwaway
-// embedded one) and a migrated template database that each test file clones.
+// embedded one) and a migrated template database that each test file clones (the committed
+// migrations and current.sql, so that a migration is tested before it is committed).
 import { loadConfig } from '../../config';
 import { createDatabase, makeTemporaryDataDir, startEmbedded, withDatabase } from '../../db/postgres';
 import { migrateDatabase } from '../../db/migrate';
@@ -25,12 +26,12 @@ export default async function globalSetup(): Promise<void> {
   if (citus) {
     // The same migrations, then the same distribution a user runs (npm run db:distribute).
     await createCitusDatabase(cluster.adminUrl, template, new URL(cluster.adminUrl).hostname);
-    await migrateDatabase({ databaseUrl: withDatabase(cluster.adminUrl, template), apiRole: config.apiRole });
+    await migrateDatabase({ databaseUrl: withDatabase(cluster.adminUrl, template), apiRole: config.apiRole, current: true });
     await distributeDatabase(withDatabase(cluster.adminUrl, template), config.apiRole);
     cluster.citus = true;
   } else {
     await createDatabase(cluster.adminUrl, template);
-    await migrateDatabase({ databaseUrl: withDatabase(cluster.adminUrl, template), apiRole: config.apiRole });
+    await migrateDatabase({ databaseUrl: withDatabase(cluster.adminUrl, template), apiRole: config.apiRole, current: true });
   }
   // `npm run mutate:sql` runs the suite against a template with one defect planted.
   const defect = process.env[TEST_ENV.defect];

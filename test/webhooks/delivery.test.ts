@@ -134,6 +134,24 @@ test('a worker killed in the middle of a delivery loses no event: its jobs are i
   await eventually(async () => (await deliveries()).every((d) => d.status === 'delivered'));
 });
 
+test('a job queued before jobs carried their restaurant (payload delivery_id alone) is delivered once, like a new one', async () => {
+  receiver = await startReceiver();
+  await addEndpoint(receiver.url);
+  await book(db.pool, { restaurantId: r.id, startsAt: await at('20:00'), guests: 2 });
+  // The job as emit_event queued it before: {delivery_id}, no key.
+  await db.pool.query(
+    `with old as (delete from graphile_worker._private_jobs returning (payload->>'delivery_id')::bigint as id)
+     select graphile_worker.add_job('deliver_webhook', json_build_object('delivery_id', id), max_attempts => 14) from old`,
+  );
+  worker = await startTestWorker(db.url);
+  const [got] = await receiver.waitFor(1);
+  expect(JSON.parse(got!.body)).toMatchObject({ type: 'reservation.created' });
+  await eventually(async () => (await deliveries())[0]?.status === 'delivered');
+  expect(await deliveries()).toEqual([{ status: 'delivered', attempts: 1, last_error: null }]);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  expect(receiver.received).toHaveLength(1);
+});
+
 describe('in production (NODE_ENV=production)', () => {
   test('the worker refuses to deliver to a loopback address, and says why', async () => {
     receiver = await startReceiver();
