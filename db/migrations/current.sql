@@ -8,9 +8,9 @@
 -- On one PostgreSQL the same row is updated, found by its (restaurant_id, id) key.
 --
 -- Each function is its latest definition (000006, set_reservation_status 000008) with only that
--- WHERE changed (and, in offer_freed, a comment reworded without an apostrophe, which
--- graphile-migrate cannot parse in current.sql). CREATE OR REPLACE keeps the signatures,
--- grants and comments. Re-runnable.
+-- WHERE changed (and, in offer_freed, a comment reworded without an apostrophe: none inside a
+-- function body of current.sql, for graphile-migrate's minifier). CREATE OR REPLACE keeps the
+-- signatures, grants and comments. Re-runnable.
 
 -- cancel_reservation, as in 000006, updating by (restaurant_id, id).
 create or replace function booking.cancel_reservation(restaurant_id bigint, reservation_id bigint)
