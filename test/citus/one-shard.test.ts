@@ -1,12 +1,12 @@
-// The writes of a reservation's or a waitlist entry's lifecycle stay on the restaurant's worker:
-// each function names its row by (restaurant_id, id), so Citus routes the statement to the
-// restaurant's shard alone and the call commits in one phase. By id alone (as these functions
-// updated until the migration after 000012) the UPDATE was sent to every shard, on both workers,
-// in a two-phase commit. Seen as the coordinator sees it: with citus.log_remote_commands on,
+// A reservation's or a waitlist entry's lifecycle stays on the restaurant's worker: each function
+// names its row by (restaurant_id, id), so Citus routes the statement to the restaurant's shard
+// alone and the call commits in one phase. By id alone (as these functions updated until
+// migration 000013) the UPDATE was sent to every shard, on both workers, in a two-phase commit;
+// and until migration 000014 looking for a place read the combinations of every shard. Seen as the coordinator sees it: with citus.log_remote_commands on,
 // every command it sends to a worker arrives as a notice naming that worker.
 import type pg from 'pg';
 import { freshDatabase, testTarget, type TestDatabase } from '../support/cluster';
-import { createRestaurant, localDate, localInstant, type Restaurant } from '../support/fixtures';
+import { addCombination, createRestaurant, localDate, localInstant, type Restaurant } from '../support/fixtures';
 import { book, type Booking } from '../support/sql';
 
 if (testTarget() !== 'citus') throw new Error('test/citus runs only with NORA_TEST_TARGET=citus (npm run test:citus)');
@@ -42,16 +42,10 @@ async function remoteCommands(work: (client: pg.PoolClient) => Promise<unknown>)
   return commands;
 }
 
-/**
- * Nothing sent to another worker (with `readsElsewhere`, nothing but reads), no two-phase commit,
- * and the row written on the home worker.
- */
-function expectOnHomeWorker(commands: RemoteCommand[], write: RegExp, { readsElsewhere = false } = {}): void {
-  const writeOrLock = /^(INSERT|UPDATE|DELETE|PREPARE TRANSACTION|COMMIT PREPARED)\b|\bFOR (NO KEY |KEY )?(UPDATE|SHARE)\b/i;
+/** Nothing sent to another worker, no two-phase commit, and the row written on the home worker. */
+function expectOnHomeWorker(commands: RemoteCommand[], write: RegExp): void {
   expect({
-    elsewhere: commands
-      .filter((c) => c.node !== home && (!readsElsewhere || writeOrLock.test(c.command)))
-      .map((c) => `${c.node}: ${c.command}`),
+    elsewhere: commands.filter((c) => c.node !== home).map((c) => `${c.node}: ${c.command}`),
     twoPhase: commands.filter((c) => /^(PREPARE TRANSACTION|COMMIT PREPARED)\b/i.test(c.command)).map((c) => c.command),
     written: commands.some((c) => c.node === home && write.test(c.command)),
   }).toEqual({ elsewhere: [], twoPhase: [], written: true });
@@ -71,6 +65,22 @@ beforeAll(async () => {
   day = await localDate(db.pool, r.timezone, 5);
 });
 afterAll(() => db.drop());
+
+test('book_table, at a single table and at a combination, reads and writes only on the restaurant\'s worker, in one phase', async () => {
+  const combination = await addCombination(db.pool, r.id, { name: 'T1+T2', tableIds: r.tableIds.slice(0, 2), minGuests: 3, capacity: 4 });
+  // A day of its own: the other tests book day 5.
+  const other = await localDate(db.pool, r.timezone, 6);
+  const single = await localInstant(db.pool, r.timezone, other, '12:00');
+  expectOnHomeWorker(
+    await remoteCommands((c) => c.query('select booking.book_table($1, $2, 2)', [r.id, single])),
+    /^INSERT INTO booking\.reservations_\d+/i,
+  );
+  const combined = await localInstant(db.pool, r.timezone, other, '20:30');
+  expectOnHomeWorker(
+    await remoteCommands((c) => c.query('select booking.book_table($1, $2, 4, combination_id => $3)', [r.id, combined, combination])),
+    /^INSERT INTO booking\.reservations_\d+/i,
+  );
+});
 
 test('cancel_reservation and set_reservation_status write only on the restaurant\'s worker, in one phase', async () => {
   const cancelled = await book(db.pool, { restaurantId: r.id, startsAt: await at('13:00'), guests: 2 });
@@ -116,15 +126,13 @@ test('leave_waitlist writes only on the restaurant\'s worker, in one phase', asy
   );
 });
 
-// Looking for a place, seating_candidates still reads the combinations of every shard (README,
-// Citus): reads may go to the other worker, writes and row locks may not.
 test('an offer to the waitlist (join_waitlist, and offer_freed after a cancellation) writes only on the restaurant\'s worker, in one phase', async () => {
   // Something fits at once: join_waitlist offers it (a hold) and marks the entry offered.
   const early = await at('17:30');
   const joined = await remoteCommands((c) =>
     c.query("select booking.join_waitlist($1, 2, $2, $3, phone => '+34 600 000 001')", [r.id, early, early]),
   );
-  expectOnHomeWorker(joined, /^UPDATE booking\.waitlist_\d+ .*offered/i, { readsElsewhere: true });
+  expectOnHomeWorker(joined, /^UPDATE booking\.waitlist_\d+ .*offered/i);
   // Every table taken at 22:00; an entry waits; a cancellation frees a table and offer_freed offers it.
   const bookings: Booking[] = [];
   for (let i = 0; i < 3; i++) bookings.push(await book(db.pool, { restaurantId: r.id, startsAt: await at('22:00'), guests: 2 }));
@@ -136,7 +144,6 @@ test('an offer to the waitlist (join_waitlist, and offer_freed after a cancellat
   expectOnHomeWorker(
     await remoteCommands((c) => c.query('select booking.cancel_reservation($1, $2)', [r.id, bookings[0]!.id])),
     /^UPDATE booking\.waitlist_\d+ .*offered/i,
-    { readsElsewhere: true },
   );
   const { rows: entry } = await db.pool.query<{ status: string }>('select status from booking.waitlist where restaurant_id = $1 and id = $2', [r.id, rows[0]!.id]);
   expect(entry[0]!.status).toBe('offered');
