@@ -2,7 +2,7 @@ import { Router } from 'express';
 import type { Queries } from '../db';
 import type { components } from '../api-types';
 import { actorOf } from '../auth';
-import { found, idOf, queryString, restaurantOf, send } from './legacy';
+import { found, idOf, queryInteger, queryString, restaurantOf, send } from './legacy';
 
 type ClientCreate = components['schemas']['ClientCreate'];
 type ClientUpdate = components['schemas']['ClientUpdate'];
@@ -14,12 +14,13 @@ export function clientRoutes(queries: Queries): Router {
 
   router.get('/clients', async (req, res) => {
     const restaurantId = restaurantOf(req, res);
-    const limit = queryString(req, 'limit');
+    // The cursor is a string of digits in the contract (an id may outgrow a JSON number); the
+    // limit an integer.
     const cursor = queryString(req, 'cursor');
     const data = await queries.clientsPage(
       restaurantId,
       queryString(req, 'q'),
-      limit === null ? DEFAULT_PAGE : Number(limit),
+      queryInteger(req, 'limit') ?? DEFAULT_PAGE,
       cursor === null ? null : Number(cursor),
     );
     send(res, found(data, 'restaurant'));

@@ -31,3 +31,9 @@ export function queryString(req: Request, name: string): string | null {
   const value = req.query[name];
   return typeof value === 'string' ? value : null;
 }
+
+/** An integer query parameter; the contract's validator has already turned it into a number. */
+export function queryInteger(req: Request, name: string): number | null {
+  const value = req.query[name];
+  return typeof value === 'number' ? value : null;
+}

@@ -2,7 +2,7 @@ import { Router } from 'express';
 import type { Queries } from '../db';
 import type { components } from '../api-types';
 import { actorOf } from '../auth';
-import { found, idOf, queryString, restaurantOf, send } from './legacy';
+import { found, idOf, queryInteger, queryString, restaurantOf, send } from './legacy';
 
 type BookRequest = components['schemas']['LegacyBookRequest'];
 type RescheduleRequest = components['schemas']['LegacyRescheduleRequest'];
@@ -20,8 +20,7 @@ export function reservationRoutes(queries: Queries): Router {
 
   router.get('/reservations', async (req, res) => {
     const restaurantId = restaurantOf(req, res);
-    const clientId = queryString(req, 'client_id');
-    const data = await queries.reservationsOfDay(restaurantId, queryString(req, 'date')!, queryString(req, 'status'), clientId === null ? null : Number(clientId));
+    const data = await queries.reservationsOfDay(restaurantId, queryString(req, 'date')!, queryString(req, 'status'), queryInteger(req, 'client_id'));
     send(res, found(data, 'restaurant'));
   });
 

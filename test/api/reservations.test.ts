@@ -171,3 +171,17 @@ test('a table can be asked for when booking and when moving; one that does not f
   const tooSmall = await t.api.patch(`${path}/${id}`, own.key).send({ guests: 3, table_id: small }).expect(422);
   expect(tooSmall.body.error.details.reason).toBe('table_does_not_fit');
 });
+
+test("a day's list filtered by client_id holds exactly that guest's reservations", async () => {
+  const own = await tenant(t.db);
+  const booked = async (email: string, time: string) =>
+    (await t.api.post(`/api/restaurants/${own.id}/reservations`, own.key).send({ date: await own.at(time), guests: 2, client: { email } }).expect(201))
+      .body.data.reservation as { id: number; client_id: number };
+  const first = await booked('first@example.com', '13:00');
+  const again = await booked('first@example.com', '20:00');
+  await booked('second@example.com', '13:00');
+  const listed = await t.api.get(`/api/restaurants/${own.id}/reservations?date=${own.day}&client_id=${first.client_id}`, own.key).expect(200);
+  expect(listed.body.data.reservations.map((r: { id: number }) => r.id)).toEqual([first.id, again.id]);
+  const nobody = await t.api.get(`/api/restaurants/${own.id}/reservations?date=${own.day}&client_id=999999`, own.key).expect(200);
+  expect(nobody.body.data.reservations).toEqual([]);
+});
