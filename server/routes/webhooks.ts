@@ -19,9 +19,9 @@ export function webhookRoutes(queries: Queries, options: { allowPrivate: boolean
       await assertDeliverable(url, options.allowPrivate);
     } catch (error) {
       if (!(error instanceof WebhookAddressError)) throw error;
-      const status = error.reason === 'invalid_webhook_url' ? 400 : 422;
-      throw refusal(status, status === 400 ? 'invalid_request' : 'PT422', error.message, error.reason,
-        'Give an address on the public internet that your own server answers.');
+      // The contract has already refused what is not an http(s) URL (400): what is left is a
+      // well-formed address that is not allowed or does not resolve.
+      throw refusal(422, 'PT422', error.message, error.reason, 'Give an address on the public internet that your own server answers.');
     }
     send(res, await queries.addWebhookEndpoint(actorOf(res, 'api'), restaurantId, url, events ?? null), 201);
   });

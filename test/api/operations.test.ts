@@ -42,6 +42,7 @@ test('/ready is 503 when the database lacks a committed migration', async () => 
   const app = createApp({ config: t.config, queries: queries(t.database), logger: silent, committedMigrations: [...committedMigrations(), '999999-future.sql'] });
   const res = await request(app).get('/ready').expect(503);
   expect(res.body).toEqual({ status: 'not_ready', reason: 'migrations_not_current' });
+  expect(res.headers['retry-after']).toBe('5');
 });
 
 describe('with the database down', () => {
@@ -54,7 +55,7 @@ describe('with the database down', () => {
   test('/ready is 503 with Retry-After', async () => {
     const res = await down.api.get('/ready').expect(503);
     expect(res.body).toEqual({ status: 'not_ready', reason: 'database_unreachable' });
-    expect(res.headers['retry-after']).toBeDefined();
+    expect(res.headers['retry-after']).toBe('5');
   });
 
   test('API calls fail fast with 503, Retry-After and only a request id', async () => {

@@ -23,8 +23,15 @@ test('book_table books, replays an idempotency key from the argument or the head
   expect(replay.body.id).toBe(first.body.id);
   const reused = await t.api.post('/rpc/book_table', bistro.key).send({ ...args, guests: 3 }).expect(409);
   expect(reused.body).toMatchObject({ code: '23505', details: { reason: 'idempotency_key_reused' } });
+  const both = await t.api.post('/rpc/book_table', bistro.key).set('Idempotency-Key', 'rpc-1').send(args).expect(200);
+  expect(both.body.id).toBe(first.body.id);
   const mismatch = await t.api.post('/rpc/book_table', bistro.key).set('Idempotency-Key', 'other').send(args).expect(400);
-  expect(mismatch.body.details.reason).toBe('idempotency_key_mismatch');
+  expect(mismatch.body).toMatchObject({
+    code: 'invalid_request',
+    message: 'The Idempotency-Key header and the idempotency_key argument differ.',
+    details: { reason: 'idempotency_key_mismatch' },
+    hint: 'Send the key once, or the same key in both.',
+  });
 });
 
 test('book_table on a full slot is 409 with alternatives in the PostgREST error body', async () => {

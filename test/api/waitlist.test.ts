@@ -151,7 +151,12 @@ test("another restaurant's key gets 403; another restaurant's entry under one's 
   await t.api.post('/rpc/join_waitlist', bistro.key).send({ restaurant_id: rival.id, guests: 2, earliest: await rival.at('20:00'), latest: await rival.at('20:00'), phone: '+34 600 000 000' }).expect(403);
   await t.api.post('/rpc/leave_waitlist', bistro.key).send({ restaurant_id: rival.id, waitlist_id: theirs.id }).expect(403);
   const read = await t.api.get(`${base()}/waitlist/${theirs.id}`, bistro.key).expect(404);
-  expect(read.body.error.details.reason).toBe('waitlist_entry_not_found');
+  expect(read.body.error).toMatchObject({
+    code: 'PT404',
+    message: 'That waitlist entry does not exist.',
+    details: { reason: 'waitlist_entry_not_found' },
+    hint: 'Check the waitlist entry id.',
+  });
   const leave = await t.api.delete(`${base()}/waitlist/${theirs.id}`, bistro.key).expect(404);
   expect(leave.body.error.details.reason).toBe('waitlist_entry_not_found');
   await t.api.post('/rpc/leave_waitlist', bistro.key).send({ restaurant_id: bistro.id, waitlist_id: theirs.id }).expect(404);

@@ -79,7 +79,10 @@ test('in production, loopback, private, link-local and unresolvable destinations
     expect(res.body.error.details.reason).toBe('webhook_address_not_allowed');
   }
   const unresolvable = await prod.api.post(hooks(bistro.id), bistro.key).send({ url: 'https://no-such-host.invalid/x' }).expect(422);
-  expect(unresolvable.body.error.details.reason).toBe('webhook_address_unresolvable');
+  const hint = 'Give an address on the public internet that your own server answers.';
+  expect(unresolvable.body.error).toMatchObject({ code: 'PT422', details: { reason: 'webhook_address_unresolvable' }, hint });
+  const scheme = await prod.api.post(hooks(bistro.id), bistro.key).send({ url: 'ftp://example.com/hooks' }).expect(400);
+  expect(scheme.body.error).toMatchObject({ code: 'invalid_request', message: expect.stringMatching(/^\/body\/url /) });
   await prod.api.post(hooks(bistro.id), bistro.key).send({ url: 'https://8.8.8.8/hooks' }).expect(201);
   // Outside production (this API), the developer's own machine is a fine destination.
   await t.api.post(hooks(bistro.id), bistro.key).send({ url: 'http://127.0.0.1:3000/hooks' }).expect(201);
