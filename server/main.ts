@@ -34,9 +34,9 @@ const startJobs = (config: Config, logger: ReturnType<typeof createLogger>, dbUr
   config.worker.enabled ? startWorker(config, logger, dbUrl) : Promise.resolve(null);
 
 /**
- * Runs `stop` on the first SIGINT or SIGTERM. Later ones are ignored rather than left to Node's
- * default (exit at once): Ctrl-C reaches this process both from the terminal and relayed by tsx,
- * and an exit half-way would leave the embedded PostgreSQL running.
+ * Runs `stop` on the first SIGINT or SIGTERM. Later ones (Ctrl-C pressed again, a supervisor's
+ * SIGTERM after it) are ignored rather than left to Node's default, exit at once: an exit half-way
+ * would leave the embedded PostgreSQL running.
  */
 function onceStopped(stop: (signal: string) => Promise<void>): void {
   let stopping = false;

@@ -6,8 +6,11 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { freePort, makeTemporaryDataDir } from '../../db/postgres';
 
-const entry = path.resolve(__dirname, '..', '..', 'server', 'main.ts');
-const tsx = path.resolve(__dirname, '..', '..', 'node_modules', '.bin', 'tsx');
+const root = path.resolve(__dirname, '..', '..');
+// What `npm start` runs. Not the tsx command: it relays a signal to its child and, when the child
+// has not said within 60 ms that it got it (a busy machine), kills it with SIGKILL and exits 130,
+// leaving the embedded PostgreSQL running; seen in CI.
+const start = ['--import', 'tsx', path.join(root, 'server', 'main.ts')];
 
 let dataDir = '';
 beforeAll(async () => {
@@ -29,7 +32,8 @@ async function startThenStop(signal: 'SIGINT' | 'SIGTERM', to: 'group' | 'proces
   // The embedded database, not the test run's DATABASE_URL.
   const inherited = { ...process.env };
   delete inherited.DATABASE_URL;
-  const child = spawn(tsx, [entry], {
+  const child = spawn(process.execPath, start, {
+    cwd: root,
     detached: true,
     env: { ...inherited, DATA_DIR: dataDir, PORT: String(await freePort()), EMBEDDED_PG_PORT: String(await freePort()), LOG_LEVEL: 'info', ...env },
   });
