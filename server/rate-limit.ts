@@ -113,6 +113,9 @@ export function limitPerApiKey(limits: Pick<Config['rateLimit'], 'windowMs' | 'm
     ...(store ? { store } : {}),
     // The Redis store falls back to memory itself; any other store error must not refuse requests.
     passOnStoreError: true,
+    // A development check that one request is not counted twice (a WeakMap, a Map and an array
+    // per request); the limiter is mounted once, and test/api/rate-limit proves one count each.
+    validate: { singleCount: false },
     handler: (_req, _res, next) =>
       next(refusal(429, 'rate_limited', 'Too many requests for this API key.', 'rate_limited', 'Wait until the RateLimit reset, then retry.')),
   });
