@@ -47,15 +47,22 @@ test('/ready is 503 when the database lacks a committed migration', async () => 
 
 describe('with the database down', () => {
   let down: ApiUnderTest;
+  const logged: string[] = [];
   beforeAll(async () => {
-    down = await startTestApi({ db, env: { API_DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none', DB_CONNECTION_TIMEOUT_MS: '2000' } });
+    down = await startTestApi({
+      db,
+      env: { API_DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none', DB_CONNECTION_TIMEOUT_MS: '2000' },
+      log: { write: (line: string) => void logged.push(line) },
+    });
   });
   afterAll(() => down.close());
 
-  test('/ready is 503 with Retry-After', async () => {
+  test('/ready is 503 with Retry-After, and the log says why', async () => {
     const res = await down.api.get('/ready').expect(503);
     expect(res.body).toEqual({ status: 'not_ready', reason: 'database_unreachable' });
     expect(res.headers['retry-after']).toBe('5');
+    const warning = logged.map((line) => JSON.parse(line) as { msg: string; err?: { message?: string } }).find((line) => line.msg === 'readiness check: database unreachable');
+    expect(warning?.err?.message).toContain('ECONNREFUSED');
   });
 
   test('API calls fail fast with 503, Retry-After and only a request id', async () => {
@@ -76,6 +83,7 @@ test('/openapi.yaml serves the contract and /docs the interactive page pointing 
   expect(YAML.parse(spec.text).openapi).toBe('3.1.0');
   const page = await request(t.server).get('/docs').redirects(1).expect(200);
   expect(page.text).toContain('swagger-ui');
+  expect(page.text).toContain('<title>nora-reservations API</title>');
   const init = await request(t.server).get('/docs/swagger-ui-init.js').expect(200);
   expect(init.text).toContain('"url": "/openapi.yaml"');
   await request(t.server).get('/docs/swagger-ui-bundle.js').expect(200);
