@@ -80,12 +80,14 @@ async function reservation(id: string): Promise<HoldRow> {
 }
 
 /** A run with fresh restaurants of its own, so that other tests' defects stay out of its counts. */
-async function freshRun(): Promise<{ target: Target; ledger: Ledger; verify: () => Promise<string[]> }> {
+async function freshRun(): Promise<{ target: Target; ledger: Ledger; verify: () => Promise<string[]>; failures: () => Promise<Array<{ name: string; detail?: string }>> }> {
   const own = await prepareTarget(db.url);
   const ledger = new Ledger();
-  const verify = async () =>
-    failing(await verifyRun(db.url, { finishedAt: new Date().toISOString(), database: { url: db.url }, target: own, ledger: ledger.data() }));
-  return { target: own, ledger, verify };
+  const checks = async () => verifyRun(db.url, { finishedAt: new Date().toISOString(), database: { url: db.url }, target: own, ledger: ledger.data() });
+  const verify = async () => failing(await checks());
+  // The failing checks with their details: what an unexpected failure prints.
+  const failures = async () => (await checks()).filter((c) => !c.ok).map(({ name, detail }) => ({ name, detail }));
+  return { target: own, ledger, verify, failures };
 }
 
 test('a run whose clients saw exactly what the database holds passes every check', async () => {
@@ -142,7 +144,7 @@ test('holds that ended as their clients were told pass; one reopened or never la
   await expect(db.pool.query('select booking.confirm_hold($1, $2)', [id, late.id])).rejects.toMatchObject({ code: 'PT409' });
   run.ledger.confirmed(late.id, 409, JSON.stringify({ success: false, error: { code: 'PT409', details: { reason: 'hold_expired' } } }));
 
-  expect(await run.verify()).toEqual([]);
+  expect(await run.failures()).toEqual([]);
   expect((await reservation(lapsing.id)).status).toBe('expired'); // the sweep verify ran
   expect((await reservation(late.id)).status).toBe('expired');
 
