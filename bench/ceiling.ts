@@ -8,13 +8,12 @@
 //       data instead of asking PostgreSQL.
 // Prints requests/s and the server's CPU per request (Linux's accounting) for POST /reservations
 // and GET /availability.   BENCH_CONNECTIONS=8 BENCH_SECONDS=8 npm run bench:ceiling
-import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import express from 'express';
-import { cpuMsOfTree, machine } from './support';
+import { cpuMsOfTree, machine, startServerProcess } from './support';
 import { createApp } from '../server/app';
 import { loadConfig } from '../config';
 import { createLogger } from '../server/logger';
@@ -75,14 +74,7 @@ async function child(kind: string): Promise<void> {
 }
 
 async function measure(kind: string): Promise<string[]> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', __filename, kind], { cwd: path.resolve(__dirname, '..'), stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolve, reject) => {
-    proc.stdout!.on('data', (chunk: Buffer) => {
-      const match = /PORT (\d+)/.exec(chunk.toString());
-      if (match) resolve(Number(match[1]));
-    });
-    proc.once('exit', (code) => reject(new Error(`${kind} server exited with ${code}`)));
-  });
+  const { baseUrl, child: proc } = await startServerProcess(__filename, [kind], path.resolve(__dirname, '..'));
   const lines: string[] = [];
   try {
     const headers = { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' };
@@ -91,9 +83,9 @@ async function measure(kind: string): Promise<string[]> {
       ['GET /availability', { method: 'GET' as const, path: '/api/restaurants/1/availability?date=2026-12-12&guests=4', headers }],
     ] as const) {
       // Warm-up: the validator compiles an operation's schemas on its first request, and the JIT needs a moment.
-      await autocannon({ url: `http://127.0.0.1:${port}`, connections: CONNECTIONS, duration: 3, requests: [request] });
+      await autocannon({ url: baseUrl, connections: CONNECTIONS, duration: 3, requests: [request] });
       const before = cpuMsOfTree(proc.pid!);
-      const result = await autocannon({ url: `http://127.0.0.1:${port}`, connections: CONNECTIONS, duration: SECONDS, requests: [request] });
+      const result = await autocannon({ url: baseUrl, connections: CONNECTIONS, duration: SECONDS, requests: [request] });
       const cpu = (cpuMsOfTree(proc.pid!) - before) / Math.max(1, result.requests.total);
       lines.push(
         `  ${what.padEnd(20)} ${result.requests.average.toFixed(0).padStart(6)}/s  p99 ${String(result.latency.p99).padStart(4)} ms  ` +

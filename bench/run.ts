@@ -9,14 +9,13 @@
 // N split between them).
 //   BENCH_CONNECTIONS=8 BENCH_BOOKINGS=3000 BENCH_SECONDS=8 API_WORKERS=1 npm run bench
 // A benchmark, not a test: figures vary with the machine and whatever else runs on it.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { cpuMeter, createBenchRestaurant, formatCpu, machine, madridInstant, measure, openBenchDatabase, postmasterPid, query, summarize, type CpuPerCall, type Measurement } from './support';
+import { cpuMeter, createBenchRestaurant, formatCpu, machine, madridInstant, measure, openBenchDatabase, postmasterPid, query, startServerProcess, summarize, type CpuPerCall, type Measurement } from './support';
 import { startApiProcess } from '../load/server-process';
 import { bookFullDay as fullDay, seededRandom as random } from './workloads';
 
@@ -142,21 +141,6 @@ async function httpRun(baseUrl: string, run: HttpRun): Promise<Measurement & { s
 }
 
 
-/** bench/floor-server.ts in a child process: the same SQL behind the thinnest possible HTTP layer. */
-async function startFloor(databaseUrl: string): Promise<{ baseUrl: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'floor-server.ts'), databaseUrl, String(CONNECTIONS)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      const match = /PORT (\d+)/.exec(chunk.toString());
-      if (match) resolve(Number(match[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`the floor server exited with ${code}`)));
-  });
-  return { baseUrl: `http://127.0.0.1:${port}`, child };
-}
-
 const fmt = (m: Measurement) => `${m.perSecond.toFixed(0).padStart(6)}/s  p50 ${m.p50Ms.toFixed(2).padStart(7)} ms  p99 ${m.p99Ms.toFixed(2).padStart(7)} ms`;
 const ratio = (http: Measurement, sql: Measurement) => http.perSecond / sql.perSecond;
 
@@ -171,7 +155,8 @@ async function main(): Promise<number> {
     databaseUrl: db.url,
     env: { DB_POOL_SIZE: String(Math.ceil(CONNECTIONS / WORKERS)), API_WORKERS: String(WORKERS), RATE_LIMIT_MAX: '10000000', LOG_LEVEL: 'warn' },
   });
-  const floor = await startFloor(db.url);
+  // The same SQL behind the thinnest possible HTTP layer (bench/floor-server.ts).
+  const floor = await startServerProcess(path.join(__dirname, 'floor-server.ts'), [db.url, String(CONNECTIONS)]);
   const results: Record<string, unknown> = {
     machine: { ...machine(), postgres: db.serverVersion },
     connections: CONNECTIONS,
@@ -188,23 +173,25 @@ async function main(): Promise<number> {
       ['one contended evening at a time', eveningBookings],
     ] as const) {
       const bookings = await make(pool);
-      const sqlRestaurant = await createBenchRestaurant(pool, `bench sql ${name}`, name === 'distinct slots' ? '00:00' : '19:00', name === 'distinct slots' ? '00:00' : '23:30');
-      const httpRestaurant = await createBenchRestaurant(pool, `bench http ${name}`, name === 'distinct slots' ? '00:00' : '19:00', name === 'distinct slots' ? '00:00' : '23:30');
+      const [opens, closes] = name === 'distinct slots' ? ['00:00', '00:00'] : ['19:00', '23:30'];
+      const body = (n: number) => ({ date: bookings[Math.min(n, bookings.length - 1)]!.startsAt, guests: bookings[Math.min(n, bookings.length - 1)]!.guests });
+      const sqlRestaurant = await createBenchRestaurant(pool, `bench sql ${name}`, opens, closes);
+      const httpRestaurant = await createBenchRestaurant(pool, `bench http ${name}`, opens, closes);
       const sql = await bookSql(pool, sqlRestaurant, bookings);
       const viaHttp = await http(api.baseUrl, {
         method: 'POST',
         path: `/api/restaurants/${httpRestaurant}/reservations`,
         apiKey: await keyFor(httpRestaurant),
         amount: bookings.length,
-        body: (n) => ({ date: bookings[Math.min(n, bookings.length - 1)]!.startsAt, guests: bookings[Math.min(n, bookings.length - 1)]!.guests }),
+        body,
       }, api.child.pid!);
-      const floorRestaurant = await createBenchRestaurant(pool, `bench floor ${name}`, name === 'distinct slots' ? '00:00' : '19:00', name === 'distinct slots' ? '00:00' : '23:30');
+      const floorRestaurant = await createBenchRestaurant(pool, `bench floor ${name}`, opens, closes);
       const viaFloor = await http(floor.baseUrl, {
         method: 'POST',
         path: `/api/restaurants/${floorRestaurant}/reservations`,
         apiKey: 'none',
         amount: bookings.length,
-        body: (n) => ({ date: bookings[Math.min(n, bookings.length - 1)]!.startsAt, guests: bookings[Math.min(n, bookings.length - 1)]!.guests }),
+        body,
       }, floor.child.pid!);
       const r = ratio(viaHttp, sql);
       ok = ok && r >= 0.7;

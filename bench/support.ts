@@ -1,5 +1,6 @@
 // Shared by the benchmarks: a throwaway migrated database, benchmark restaurants, and a
 // closed-loop measurement of calls per second and latency percentiles.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import pg from 'pg';
@@ -185,6 +186,22 @@ export async function measure(
 
 export function machine(): { cpus: number; cpu: string; node: string } {
   return { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', node: process.version };
+}
+
+/**
+ * A benchmark server in a child process of its own (`node --import tsx <script> <args>`), which
+ * prints `PORT <n>` once it listens; the child runs until it is sent SIGTERM.
+ */
+export async function startServerProcess(script: string, args: string[], cwd?: string): Promise<{ baseUrl: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd, stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      const match = /PORT (\d+)/.exec(chunk.toString());
+      if (match) resolve(Number(match[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`${script} ${args.join(' ')} exited with ${code}`)));
+  });
+  return { baseUrl: `http://127.0.0.1:${port}`, child };
 }
 
 /** user + system CPU milliseconds of a process and all its descendants (Linux /proc). */
