@@ -48,7 +48,7 @@ export function reservationQueries(db: Database) {
       change(actor, 'set_reservation_status', [a.restaurant_id, a.reservation_id, a.status], reservationAs(rpcReservation)),
 
     reservation: (restaurantId: number, id: number) =>
-      one(`with r as (select * from booking.reservations where restaurant_id = $1 and id = $2) ${legacyBooking('r')}`, [restaurantId, id]),
+      one(legacyBooking('(select * from booking.reservations where restaurant_id = $1 and id = $2)'), [restaurantId, id]),
 
     reservationsOfDay: (restaurantId: number, day: string, status: string | null, clientId: number | null) =>
       one(

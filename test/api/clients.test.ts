@@ -13,10 +13,14 @@ const base = () => `/api/restaurants/${bistro.id}/clients`;
 test('a guest can be created, read, changed and found by e-mail, name or phone', async () => {
   const created = await t.api.post(base(), bistro.key).send({ email: 'lola@example.com', name: 'Lola Flores', phone: '+34 611 000 001', notes: 'vegan' }).expect(201);
   const id = created.body.data.id;
-  expect(created.body.data).toMatchObject({ email: 'lola@example.com', name: 'Lola Flores', notes: 'vegan', restaurant_id: bistro.id });
+  expect(created.body.data).toMatchObject({ email: 'lola@example.com', name: 'Lola Flores', phone: '+34 611 000 001', notes: 'vegan', restaurant_id: bistro.id });
   await t.api.get(`${base()}/${id}`, bistro.key).expect(200);
   const changed = await t.api.put(`${base()}/${id}`, bistro.key).send({ phone: '+34 611 000 002' }).expect(200);
   expect(changed.body.data).toMatchObject({ phone: '+34 611 000 002', name: 'Lola Flores' });
+  const renamed = await t.api.put(`${base()}/${id}`, bistro.key).send({ email: 'lola.flores@example.com', name: 'Lola F.', notes: 'vegan, no nuts' }).expect(200);
+  expect(renamed.body.data).toEqual({ ...changed.body.data, email: 'lola.flores@example.com', name: 'Lola F.', notes: 'vegan, no nuts', updated_at: expect.any(String) });
+  const renamedBack = await t.api.put(`${base()}/${id}`, bistro.key).send({ email: 'lola@example.com', name: 'Lola Flores' }).expect(200);
+  expect(renamedBack.body.data).toMatchObject({ email: 'lola@example.com', name: 'Lola Flores', notes: 'vegan, no nuts' });
   for (const q of ['LOLA@', 'flores', '000 002']) {
     const found = await t.api.get(`${base()}?q=${encodeURIComponent(q)}`, bistro.key).expect(200);
     expect(found.body.data.clients.map((c: { id: number }) => c.id)).toEqual([id]);

@@ -153,7 +153,7 @@ test('/rpc/hold_table, confirm_hold and release_hold take the SQL parameter name
     .post('/rpc/confirm_hold', bistro.key)
     .send({ restaurant_id: bistro.id, reservation_id: held.body.id, client_id: Number(guest.rows[0]!.id), notes: 'terrace if warm' })
     .expect(200);
-  expect(confirmed.body).toMatchObject({ id: held.body.id, status: 'confirmed', hold_expires_at: null, notes: 'terrace if warm' });
+  expect(confirmed.body).toMatchObject({ id: held.body.id, status: 'confirmed', hold_expires_at: null, notes: 'terrace if warm', client_id: Number(guest.rows[0]!.id) });
   const other = await t.api.post('/rpc/hold_table', bistro.key).send({ restaurant_id: bistro.id, starts_at: await bistro.at('21:00'), guests: 2 }).expect(200);
   const released = await t.api.post('/rpc/release_hold', bistro.key).send({ restaurant_id: bistro.id, reservation_id: other.body.id }).expect(200);
   expect(released.body).toMatchObject({ id: other.body.id, status: 'released' });

@@ -105,3 +105,75 @@ test('a slot whose pacing limit is reached is a 409 pacing_limit with alternativ
     await t.db.pool.query('delete from booking.pacing_limits where restaurant_id = $1', [bistro.id]);
   }
 });
+
+describe('a named table, combination or area is honoured, never dropped on the way to SQL', () => {
+  // Unnamed, a couple gets the terrace two-top and a party of six the first pair; every request
+  // below names something else, so an argument lost on its route gives the unnamed answer.
+  let lounge: Tenant;
+  let first: number;
+  let second: number;
+  const table = (n: number) => lounge.restaurant.tableIds.map(Number)[n - 1]!;
+  const path = () => `/api/restaurants/${lounge.id}`;
+  beforeAll(async () => {
+    lounge = await tenant(t.db, { name: 'Lounge', tables: [[4, 1, 'inside'], [4, 1, 'inside'], [4, 1, 'inside'], [2, 1, 'terrace']] });
+    const pairOf = (name: string, members: number[]) =>
+      addCombination(t.db.pool, lounge.restaurant.id, { name, tableIds: members.map((n) => String(table(n))), minGuests: 5, capacity: 8 }).then(Number);
+    first = await pairOf('T1+T2', [1, 2]);
+    second = await pairOf('T2+T3', [2, 3]);
+  });
+
+  test('unnamed, a couple is seated on the terrace and a party of six at the first pair', async () => {
+    const couple = await t.api.post('/rpc/book_table', lounge.key).send({ restaurant_id: lounge.id, starts_at: await lounge.at('12:00'), guests: 2 }).expect(200);
+    expect(couple.body).toMatchObject({ table_id: table(4), combination_id: null });
+    const six = await t.api.post('/rpc/book_table', lounge.key).send({ restaurant_id: lounge.id, starts_at: await lounge.at('15:00'), guests: 6 }).expect(200);
+    expect(six.body).toMatchObject({ combination_id: first });
+  });
+
+  test('a legacy booking takes table_id, combination_id and area', async () => {
+    const at = await lounge.at('13:00');
+    const byTable = await t.api.post(`${path()}/reservations`, lounge.key).send({ date: at, guests: 2, table_id: table(3) }).expect(201);
+    expect(byTable.body.data.table.id).toBe(table(3));
+    const byArea = await t.api.post(`${path()}/reservations`, lounge.key).send({ date: at, guests: 2, area: 'inside' }).expect(201);
+    expect(byArea.body.data.reservation).toMatchObject({ table_id: table(1) });
+    const byPair = await t.api.post(`${path()}/reservations`, lounge.key).send({ date: await lounge.at('16:00'), guests: 6, combination_id: second }).expect(201);
+    expect(byPair.body.data.reservation).toMatchObject({ combination_id: second, table_id: table(2) });
+  });
+
+  test('/rpc/book_table takes table_id, combination_id, area and notes', async () => {
+    const at = await lounge.at('17:00');
+    const call = (extra: object) => t.api.post('/rpc/book_table', lounge.key).send({ restaurant_id: lounge.id, starts_at: at, guests: 2, ...extra }).expect(200);
+    expect((await call({ table_id: table(3), notes: 'by the window' })).body).toMatchObject({ table_id: table(3), notes: 'by the window' });
+    expect((await call({ area: 'inside' })).body).toMatchObject({ table_id: table(1), combination_id: null });
+    const pair = await call({ guests: 6, starts_at: await lounge.at('20:00'), combination_id: second });
+    expect(pair.body).toMatchObject({ combination_id: second, tables: [{ id: table(2) }, { id: table(3) }] });
+  });
+
+  test('a legacy move takes combination_id and area', async () => {
+    const booked = await t.api.post(`${path()}/reservations`, lounge.key).send({ date: await lounge.at('18:00'), guests: 2 }).expect(201);
+    const id = booked.body.data.reservation.id;
+    expect(booked.body.data.table.id).toBe(table(4));
+    const inside = await t.api.patch(`${path()}/reservations/${id}`, lounge.key).send({ area: 'inside' }).expect(200);
+    expect(inside.body.data.reservation).toMatchObject({ table_id: table(1) });
+    const grown = await t.api.patch(`${path()}/reservations/${id}`, lounge.key).send({ guests: 6, combination_id: second }).expect(200);
+    expect(grown.body.data.reservation).toMatchObject({ combination_id: second, guests: 6 });
+  });
+
+  test('/rpc/reschedule_reservation takes table_id, combination_id and area', async () => {
+    const booked = await t.api.post('/rpc/book_table', lounge.key).send({ restaurant_id: lounge.id, starts_at: await lounge.at('21:00'), guests: 2 }).expect(200);
+    const move = (extra: object) =>
+      t.api.post('/rpc/reschedule_reservation', lounge.key).send({ restaurant_id: lounge.id, reservation_id: booked.body.id, ...extra }).expect(200);
+    expect((await move({ table_id: table(3) })).body).toMatchObject({ table_id: table(3) });
+    expect((await move({ guests: 6, combination_id: second })).body).toMatchObject({ combination_id: second });
+    expect((await move({ guests: 2, area: 'terrace' })).body).toMatchObject({ table_id: table(4), combination_id: null });
+    expect((await move({ area: 'inside' })).body).toMatchObject({ table_id: table(1) });
+  });
+
+  test('a hold takes table_id and area, on the legacy route and /rpc/hold_table', async () => {
+    const at = await lounge.at('22:00');
+    const legacy = (extra: object) => t.api.post(`${path()}/holds`, lounge.key).send({ date: at, guests: 2, ...extra }).expect(201);
+    expect((await legacy({ table_id: table(3) })).body.data.table.id).toBe(table(3));
+    expect((await legacy({ area: 'inside' })).body.data.table.id).toBe(table(1));
+    const rpc = await t.api.post('/rpc/hold_table', lounge.key).send({ restaurant_id: lounge.id, starts_at: at, guests: 2, table_id: table(2) }).expect(200);
+    expect(rpc.body).toMatchObject({ table_id: table(2), status: 'held' });
+  });
+});
