@@ -47,3 +47,62 @@ test('a parameter the contract adds to an operation stops the server until the t
   });
   expect(() => loadCatalog(contract)).toThrow('find_availability does not pass on occasion of getAvailability: add it to the tool');
 });
+
+describe('a contract the tools cannot stand for stops the server, saying why', () => {
+  type Mutable = Spec & Record<string, Record<string, Record<string, Record<string, unknown>>>>;
+  const refused = (change: (spec: Mutable) => void, operationId: string) => () => contractWith((spec) => change(spec as Mutable)).operation(operationId);
+
+  test('an operation openapi.yaml does not have', () => {
+    expect(() => new Contract().operation('dropTables')).toThrow('openapi.yaml has no operation dropTables');
+  });
+
+  test('a body field named like a parameter', () => {
+    expect(refused((spec) => (spec.components.schemas.LegacyBookRequest!.properties.restaurant_id = { type: 'integer' }), 'createReservation')).toThrow(
+      'createReservation: two arguments would be called restaurant_id',
+    );
+  });
+
+  test('a body that needs more than one field', () => {
+    expect(refused((spec) => ((spec.components.schemas.LegacyRescheduleRequest as Record<string, unknown>).minProperties = 2), 'rescheduleReservation')).toThrow(
+      "rescheduleReservation: cannot carry the body's minProperties into the arguments",
+    );
+  });
+
+  test('a body that needs a field and already says anyOf', () => {
+    const body = (spec: Mutable) => spec.components.schemas.LegacyRescheduleRequest as Record<string, unknown>;
+    expect(refused((spec) => (body(spec).anyOf = [{ required: ['date'] }]), 'rescheduleReservation')).toThrow(
+      "rescheduleReservation: cannot carry the body's minProperties into the arguments",
+    );
+  });
+
+  test('a success answer that is not JSON', () => {
+    expect(refused((spec) => delete (spec.paths['/api/restaurants/{restId}/availability']!.get as unknown as { responses: Record<string, unknown> }).responses['200'], 'getAvailability')).toThrow(
+      'getAvailability documents no JSON success body',
+    );
+  });
+
+  test('a success body that is not an object', () => {
+    expect(() => new Contract().operation('rpcAvailableTableCounts')).toThrow('rpcAvailableTableCounts: a tool result must be an object');
+  });
+
+  test('a reference to another file', () => {
+    const ref = '#/components/parameters/RestId';
+    expect(
+      refused((spec) => {
+        const parameters = spec.paths['/api/restaurants/{restId}/availability']!.get!.parameters as Array<{ $ref?: string }>;
+        parameters.find((p) => p.$ref === ref)!.$ref = `shared.yaml${ref}`;
+      }, 'getAvailability'),
+    ).toThrow(`openapi.yaml: only local references are supported (shared.yaml${ref})`);
+  });
+});
+
+test("a parameter's description and a schema's example reach the tool's argument; a schema's own description wins", () => {
+  const contract = contractWith((spec) => {
+    const parameters = spec.paths['/api/restaurants/{restId}/availability']!.get!.parameters as Array<{ name?: string }>;
+    const time = parameters.findIndex((p) => p.name === 'time');
+    parameters[time] = { name: 'time', in: 'query', description: 'When the guest asked.', schema: { type: 'string', example: '20:00' } } as { name: string };
+  });
+  const properties = contract.operation('getAvailability').input.properties as Record<string, Record<string, unknown>>;
+  expect(properties.time).toEqual({ type: 'string', examples: ['20:00'], description: 'When the guest asked.' });
+  expect(properties.date!.description).toBe('A local day, YYYY-MM-DD.');
+});
