@@ -1,5 +1,6 @@
-// StrykerJS for server/ (`npm run mutate`, through test/mutation/stryker.ts): not part of
-// `npm test` or CI, a full run takes too long for every change.
+// StrykerJS for server/ (`npm run mutate -- <part>`, through test/mutation/stryker.ts, which names
+// the files to mutate): not part of `npm test` or CI, a full run takes too long for every change.
+import process from 'node:process';
 import jestConfig from './jest.config.js';
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
@@ -23,7 +24,6 @@ export default {
   // app, was judged by those few and "survived" (stryker-js issue 4175), 45 of 75 such in
   // server/routes on 2026-11-26.
   ignoreStatic: false,
-  mutate: ['server/**/*.ts', '!server/main.ts', '!server/worker/main.ts', '!server/mcp/main.ts', '!server/api-types.ts'],
   jest: {
     projectType: 'custom',
     enableFindRelatedTests: true,
@@ -39,18 +39,20 @@ export default {
       roots: ['<rootDir>/test', '<rootDir>/server', '<rootDir>/config'],
       collectCoverage: false,
       coverageThreshold: undefined,
-      testMatch: ['**/test/api/**/*.test.ts', '**/test/mcp/**/*.test.ts', '**/test/webhooks/**/*.test.ts'],
+      // A part may name the tests that judge it (test/mutation/stryker.ts).
+      testMatch: process.env.NORA_MUTATE_TESTS?.split(',') ?? [
+        '**/test/api/**/*.test.ts',
+        '**/test/mcp/**/*.test.ts',
+        '**/test/webhooks/**/*.test.ts',
+      ],
       // These run server/ in child processes (or only type-check it), where no mutant is
       // switched on: they could kill nothing and cost minutes per run.
       testPathIgnorePatterns: ['/node_modules/', '/test/api/(workers|shutdown|shared-limits|key-revocation|contract-types)\\.test\\.ts$', '/test/mcp/stdio\\.test\\.ts$'],
     },
   },
-  // A run over all of server/ takes hours on two cores, so it is done a part at a time (README,
-  // Mutation testing), each part's results kept in a tracked file of its own
-  // (`--incrementalFile test/mutation/incremental/<part>.json`): a later run of that part only
-  // tests the mutants whose code or tests have changed.
+  // Each part's results are kept in a tracked file of its own (test/mutation/stryker.ts): a later
+  // run of that part only tests the mutants whose code or tests have changed.
   incremental: true,
-  incrementalFile: 'test/mutation/incremental/all.json',
   reporters: ['clear-text', 'progress', 'html', 'json'],
   htmlReporter: { fileName: 'reports/mutation/mutation.html' },
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },

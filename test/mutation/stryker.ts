@@ -1,20 +1,52 @@
-// `npm run mutate`: StrykerJS over server/. Jest would run its global setup (a PostgreSQL and a
-// freshly migrated template) for every mutant; here it runs once around the whole Stryker run,
-// and the workers inherit the template through the environment.
+// `npm run mutate -- <part> [stryker options]`: StrykerJS over one part of server/. Jest would run
+// its global setup (a PostgreSQL and a freshly migrated template) for every mutant; here it runs
+// once around the whole Stryker run, and the workers inherit the template through the environment.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import globalSetup from '../support/global-setup';
 import globalTeardown from '../support/global-teardown';
 
+interface Part {
+  mutate: string;
+  /** Test files that judge the part's mutants (stryker.config.mjs reads NORA_MUTATE_TESTS). */
+  tests?: string;
+}
+
+// A run over all of server/ takes hours on two cores, so it goes a part at a time, each part's
+// results kept in test/mutation/incremental/<part>.json for the next run of that part.
+const parts: Record<string, Part> = {
+  routes: { mutate: 'server/routes/**/*.ts' },
+  queries: { mutate: 'server/queries/**/*.ts' },
+  // The app builds the MCP catalog and mounts /mcp, so every HTTP test file imports server/mcp and
+  // would run, for minutes, against each of its many mutants reached at start-up; the MCP tests are
+  // the ones that assert what it does.
+  mcp: { mutate: 'server/mcp/**/*.ts,!server/mcp/main.ts', tests: '**/test/mcp/**/*.test.ts' },
+  webhooks: {
+    mutate: 'server/webhooks/**/*.ts,server/worker/**/*.ts,!server/worker/main.ts',
+    tests: '**/test/webhooks/**/*.test.ts,**/test/api/webhooks.test.ts',
+  },
+  core: { mutate: 'server/*.ts,!server/main.ts,!server/api-types.ts' },
+};
+
 // Ctrl-C reaches Stryker too, which stops; this process stays to drop the database.
 process.on('SIGINT', () => undefined);
 
 async function main(): Promise<number> {
+  const [name, ...options] = process.argv.slice(2);
+  const part = parts[name ?? ''];
+  if (!part) {
+    process.stderr.write(`usage: npm run mutate -- <${Object.keys(parts).join('|')}> [stryker options]\n`);
+    return 2;
+  }
   await globalSetup();
   try {
     // Not spawnSync: the embedded PostgreSQL writes its log to a pipe this process reads, and a
     // blocked event loop lets that pipe fill until every backend hangs in its next log write.
-    const run = spawn('npx', ['stryker', 'run', ...process.argv.slice(2)], { stdio: 'inherit' });
+    const run = spawn(
+      'npx',
+      ['stryker', 'run', '--mutate', part.mutate, '--incrementalFile', `test/mutation/incremental/${name}.json`, ...options],
+      { stdio: 'inherit', env: { ...process.env, ...(part.tests ? { NORA_MUTATE_TESTS: part.tests } : {}) } },
+    );
     const [code] = (await once(run, 'exit')) as [number | null];
     return code ?? 1;
   } finally {
