@@ -33,6 +33,9 @@ export function loadCatalog(contract = new Contract()): Catalog {
       const unread = operation.parameters.filter((name) => !spec.parameters.includes(name));
       if (unread.length) throw new Error(`${spec.name} does not pass on ${unread.join(', ')} of ${spec.operations[i]}: add it to the tool`);
     }
+    // A name the contract no longer has would be passed on as nothing, quietly.
+    const stale = spec.parameters.filter((name) => !shapes.some((operation) => operation.parameters.includes(name)));
+    if (stale.length) throw new Error(`${spec.name} passes on ${stale.join(', ')}, which ${spec.operations.join(' and ')} no longer has: remove it from the tool`);
     const [first, ...more] = shapes;
     const shape = { ...first!, output: more.reduce((output, next) => mergeObjects(output, next.output), first!.output) };
     entries.set(spec.name, { spec, shape, check: argumentCheck(shape.input) });

@@ -46,9 +46,30 @@ test('a field the contract adds to a response is part of the result schema', () 
 
 test('a parameter the contract adds to an operation stops the server until the tool passes it on', () => {
   const contract = contractWith((spec) => {
-    spec.paths['/api/restaurants/{restId}/availability']!.get!.parameters.push({ name: 'occasion', in: 'query', required: false, schema: { type: 'string' } });
+    spec.paths['/api/restaurants/{restId}/availability']!.get!.parameters.push(
+      { name: 'occasion', in: 'query', required: false, schema: { type: 'string' } },
+      { name: 'seating', in: 'query', required: false, schema: { type: 'string' } },
+    );
   });
-  expect(() => loadCatalog(contract)).toThrow('find_availability does not pass on occasion of getAvailability: add it to the tool');
+  expect(() => loadCatalog(contract)).toThrow('find_availability does not pass on occasion, seating of getAvailability: add it to the tool');
+});
+
+test('a parameter the contract drops from an operation stops the server until the tool stops passing it on', () => {
+  const contract = contractWith((spec) => {
+    const get = spec.paths['/api/restaurants/{restId}/availability']!.get!;
+    get.parameters = (get.parameters as Array<{ name?: string; $ref?: string }>).filter((p) => p.name !== 'time' && p.$ref !== '#/components/parameters/Area');
+  });
+  expect(() => loadCatalog(contract)).toThrow('find_availability passes on time, area, which getAvailability no longer has: remove it from the tool');
+});
+
+test("a tool that stands for two operations has both results' fields, all of both required ones, and nothing else", () => {
+  const contract = new Contract();
+  const output = tool(contract, 'get_reservation').outputSchema!;
+  const [reservation, history] = [contract.operation('getReservation').output, contract.operation('getReservationHistory').output];
+  expect(output.additionalProperties).toBe(false);
+  expect(output.required).toEqual([...(reservation.required as string[]), ...(history.required as string[])]);
+  expect(output.required).toEqual(expect.arrayContaining(['reservation', 'table', 'events']));
+  expect(Object.keys(output.properties!)).toEqual([...Object.keys(reservation.properties as object), ...Object.keys(history.properties as object)]);
 });
 
 describe('a contract the tools cannot stand for stops the server, saying why', () => {
@@ -106,4 +127,31 @@ test("a parameter's description and a schema's example reach the tool's argument
   const properties = contract.operation('getAvailability').input.properties as Record<string, Record<string, unknown>>;
   expect(properties.time).toEqual({ type: 'string', examples: ['20:00'], description: 'When the guest asked.' });
   expect(properties.date!.description).toBe('A local day, YYYY-MM-DD.');
+});
+
+test("what a body says of itself as a whole holds for the tool's arguments; a body that says nothing adds nothing", () => {
+  const whole = {
+    allOf: [{ required: ['guests'] }],
+    oneOf: [{ required: ['date'] }, { required: ['area'] }],
+    if: { required: ['area'] },
+    then: { required: ['guests'] },
+    else: { required: ['date'] },
+    dependentRequired: { table_id: ['date'] },
+  };
+  const contract = contractWith((spec) => Object.assign(spec.components.schemas.LegacyRescheduleRequest!, whole));
+  expect(contract.operation('rescheduleReservation').input).toMatchObject(whole);
+  const plain = new Contract().operation('createReservation').input;
+  expect(Object.keys(plain).sort()).toEqual(['additionalProperties', 'not', 'properties', 'required', 'type']);
+});
+
+test('a body field named like a schema keyword is a field; null values and escaped references are read as JSON Pointer says', () => {
+  const contract = contractWith((spec) => {
+    const body = spec.components.schemas.LegacyRescheduleRequest!;
+    body.properties.example = { type: ['string', 'null'], default: null, example: 'x' };
+    spec.components.schemas['Odd~Name/Here'] = { properties: {}, type: 'string', description: 'Reached through ~0 and ~1.' } as never;
+    body.properties.odd = { $ref: '#/components/schemas/Odd~0Name~1Here' };
+  });
+  const properties = contract.operation('rescheduleReservation').input.properties as Record<string, unknown>;
+  expect(properties.example).toEqual({ type: ['string', 'null'], default: null, examples: ['x'] });
+  expect(properties.odd).toEqual({ properties: {}, type: 'string', description: 'Reached through ~0 and ~1.' });
 });

@@ -5,6 +5,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import request from 'supertest';
 import { apiKey, startTestApi, tenant, type ApiUnderTest, type Tenant } from '../api/support';
+import { version } from '../../package.json';
 import { httpClient, refusalOf, resultOf } from './support';
 
 type Booking = { reservation: { id: number; date: string; guests: number; status: string; client_id: number | null; table_id: number }; table: { id: number; name: string } };
@@ -60,6 +61,54 @@ test('an assistant finds a time, books it with the guest, moves it, reads its hi
   ]);
 });
 
+test('every tool answers with one line for the conversation, then its result as JSON', async () => {
+  const place = await tenant(t.db, { tables: [[4, 1]] });
+  const client = await httpClient(t.url, place.key);
+  const lines: string[] = [];
+  const answer = async <T,>(name: string, args: Record<string, unknown>): Promise<T> => {
+    const result = await call(client, name, { restaurant_id: place.id, ...args });
+    expect(result.content[1]).toEqual({ type: 'text', text: JSON.stringify(result.structuredContent) });
+    lines.push((result.content[0] as { text: string }).text);
+    return resultOf<T>(result);
+  };
+  const said = ({ reservation, table }: Booking) =>
+    `reservation ${reservation.id}: ${reservation.guests} guests at table ${table.name} from ${reservation.date} (${reservation.status})`;
+  try {
+    const { availableSlots } = await answer<{ availableSlots: string[] }>('find_availability', { date: place.day, guests: 4 });
+    expect(availableSlots.length).toBeGreaterThan(1);
+    await answer('find_availability', { date: place.day, guests: 6 });
+    const guest = await answer<{ id: number }>('find_or_create_client', { email: 'nameless@example.com' });
+    const named = await answer<{ id: number }>('find_or_create_client', { email: 'rosa@example.com', name: 'Rosa' });
+    await answer('list_reservations', { date: place.day });
+    const booked = await answer<Booking>('book_table', { date: await place.at('20:00'), guests: 4, client_id: guest.id });
+    await answer('list_reservations', { date: place.day });
+    const moved = await answer<Booking>('reschedule_reservation', { reservation_id: booked.reservation.id, guests: 3 });
+    const read = await answer<Booking>('get_reservation', { reservation_id: booked.reservation.id });
+    const seated = await answer<Booking>('set_reservation_status', { reservation_id: booked.reservation.id, status: 'seated' });
+    const second = await answer<Booking>('book_table', { date: await place.at('13:00'), guests: 2 });
+    await answer('list_reservations', { date: place.day });
+    const cancelled = await answer<Booking>('cancel_reservation', { reservation_id: second.reservation.id });
+    expect(lines).toEqual([
+      `Free start times for 4 on ${place.day}: ${availableSlots.join(', ')}.`,
+      `No free time for 6 on ${place.day}.`,
+      `Guest ${guest.id}: (no name) <nameless@example.com>.`,
+      `Guest ${named.id}: Rosa <rosa@example.com>.`,
+      `0 reservations on ${place.day}.`,
+      `Booked ${said(booked)}.`,
+      `1 reservation on ${place.day}.`,
+      `Moved ${said(moved)}.`,
+      `Read ${said(read)}; 2 events in its history.`,
+      `Recorded ${said(seated)}.`,
+      `Booked ${said(second)}.`,
+      `2 reservations on ${place.day}.`,
+      `Cancelled ${said(cancelled)}.`,
+    ]);
+    expect([moved.reservation.guests, seated.reservation.status, cancelled.reservation.status]).toEqual([3, 'seated', 'cancelled']);
+  } finally {
+    await client.close();
+  }
+});
+
 test('set_reservation_status records the door, and a transition the rules forbid is refused with its reason', async () => {
   const { reservation } = resultOf<Booking>(await call(mcp, 'book_table', { restaurant_id: bistro.id, date: await bistro.at('13:00'), guests: 2 }));
   const seated = resultOf<Booking>(await call(mcp, 'set_reservation_status', { restaurant_id: bistro.id, reservation_id: reservation.id, status: 'seated' }));
@@ -76,8 +125,13 @@ test('a taken slot is a tool error with the contract code, reason, hint and the 
   const result = await call(client, 'book_table', { restaurant_id: full.id, date, guests: 2 });
   const refusal = refusalOf(result);
   expect(refusal).toMatchObject({ code: 'PT409', details: { reason: 'all_tables_taken' }, hint: expect.any(String) });
-  expect(refusal.details!.alternatives!.length).toBeGreaterThan(0);
-  expect(result.content[0]).toMatchObject({ type: 'text', text: expect.stringContaining(refusal.details!.alternatives![0]!.local_time) });
+  const alternatives = refusal.details!.alternatives!;
+  expect(alternatives.length).toBeGreaterThan(1);
+  const offered = alternatives.map((a) => `${a.local_time} (${a.tables_available} tables)`).join(', ');
+  expect(result.content).toEqual([
+    { type: 'text', text: `Refused (PT409 all_tables_taken): ${refusal.message} Free instead: ${offered}. ${refusal.hint}` },
+    { type: 'text', text: JSON.stringify(refusal) },
+  ]);
   await client.close();
 });
 
@@ -107,6 +161,19 @@ test('an admin key may act for any restaurant', async () => {
   await admin.close();
 });
 
+test("the server's instructions name the key's restaurant, or ask which one when the key may act for any", async () => {
+  const admin = await httpClient(t.url, await apiKey(t.db, null, 'operator'));
+  const how =
+    'Check find_availability before booking, book with book_table (with an idempotency_key), and when a booking is refused ' +
+    'because the slot is taken, offer the alternatives the refusal lists.';
+  expect([mcp.getInstructions(), admin.getInstructions()]).toEqual([
+    `Books tables at a restaurant. This API key acts for restaurant ${bistro.id}: pass restaurant_id ${bistro.id} to every tool. ${how}`,
+    `Books tables at a restaurant. This API key may act for any restaurant: ask which one and pass its id as restaurant_id. ${how}`,
+  ]);
+  expect(mcp.getServerVersion()).toEqual({ name: 'nora-reservations', version });
+  await admin.close();
+});
+
 test('a bad argument is a tool error naming it, and changes nothing', async () => {
   const before = await t.db.pool.query('select count(*)::int as n from booking.reservations');
   const cases: Array<[string, Record<string, unknown>, string]> = [
@@ -125,18 +192,40 @@ test('a bad argument is a tool error naming it, and changes nothing', async () =
     const refusal = refusalOf(await call(mcp, name, args));
     expect([name, refusal.code, refusal.message]).toEqual([name, 'invalid_request', message]);
   }
+  const all = await call(mcp, 'book_table', { restaurant_id: bistro.id, guests: 50, party: 'big' });
+  expect(refusalOf(all)).toEqual({
+    code: 'invalid_request',
+    message: 'date is required',
+    details: {
+      reason: 'invalid_request',
+      errors: [
+        { path: 'date', message: 'is required' },
+        { path: 'party', message: 'is not an argument of this tool' },
+        { path: 'guests', message: 'must be <= 20' },
+      ],
+    },
+    hint: 'Fix the named argument and call the tool again.',
+  });
+  expect(all.content[0]).toEqual({ type: 'text', text: 'Refused (invalid_request invalid_request): date is required Fix the named argument and call the tool again.' });
   const after = await t.db.pool.query('select count(*)::int as n from booking.reservations');
   expect(after.rows[0].n).toBe(before.rows[0].n);
 });
 
 test('a statement past its timeout is a tool error that reveals only a request id', async () => {
-  const slow = await startTestApi({ db: t.db, env: { DB_STATEMENT_TIMEOUT_MS: '200' } });
+  const logged: string[] = [];
+  const slow = await startTestApi({ db: t.db, env: { DB_STATEMENT_TIMEOUT_MS: '200' }, log: { write: (line: string) => void logged.push(line) } });
   const client = await httpClient(slow.url, bistro.key);
   const locker = await t.db.pool.connect();
   try {
     await locker.query('begin; lock table booking.reservation_tables in access exclusive mode');
-    const refusal = refusalOf(await call(client, 'find_availability', { restaurant_id: bistro.id, date: bistro.day, guests: 2 }));
+    const refused = await call(client, 'find_availability', { restaurant_id: bistro.id, date: bistro.day, guests: 2 });
+    const refusal = refusalOf(refused);
     expect(refusal).toEqual({ code: 'timeout', message: 'The request took too long.', details: { request_id: expect.any(String) }, hint: expect.any(String) });
+    expect(refused.content[0]).toEqual({ type: 'text', text: `Refused (timeout): The request took too long. ${refusal.hint}` });
+    // Only the server's failures are logged as errors, with the tool and the cause; a refusal by the rules is not.
+    refusalOf(await call(client, 'get_reservation', { restaurant_id: bistro.id, reservation_id: 999999999 }));
+    const failures = logged.map((line) => JSON.parse(line) as { msg: string; tool?: string; err?: { code?: string } }).filter((line) => line.msg === 'tool call failed');
+    expect(failures.map((line) => [line.tool, line.err?.code])).toEqual([['find_availability', '57014']]);
   } finally {
     await locker.query('rollback');
     locker.release();
@@ -172,15 +261,20 @@ test('/mcp wants a valid key, answers POST only, and a broken body is a JSON-RPC
   await agent.post('/mcp').set('Authorization', 'Bearer nora_wrong').send(initialize).expect(401);
   const get = await agent.get('/mcp').set('Authorization', `Bearer ${bistro.key}`).expect(405);
   expect(get.headers.allow).toBe('POST');
+  expect(get.body).toEqual({ jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed: POST JSON-RPC messages to /mcp.' }, id: null });
   const broken = await agent.post('/mcp').set('Authorization', `Bearer ${bistro.key}`).set('Content-Type', 'application/json').send('{"jsonrpc":').expect(400);
-  expect(broken.body).toMatchObject({ jsonrpc: '2.0', error: { code: -32700 }, id: null });
+  expect(broken.body).toEqual({ jsonrpc: '2.0', error: { code: -32700, message: 'Parse error: the body is not valid JSON.' }, id: null });
+  // One JSON answer, not an event stream: a call has one result.
+  const started = await agent.post('/mcp').set('Authorization', `Bearer ${bistro.key}`).set('Accept', 'application/json, text/event-stream').send(initialize).expect(200);
+  expect(started.headers['content-type']).toMatch(/^application\/json/);
+  expect(started.body).toMatchObject({ jsonrpc: '2.0', id: 1, result: { serverInfo: { name: 'nora-reservations' } } });
   const huge = await agent
     .post('/mcp')
     .set('Authorization', `Bearer ${bistro.key}`)
     .set('Content-Type', 'application/json')
     .send(JSON.stringify({ ...initialize, padding: 'x'.repeat(40_000) }))
     .expect(413);
-  expect(huge.body).toMatchObject({ error: { code: -32600 } });
+  expect(huge.body).toEqual({ jsonrpc: '2.0', error: { code: -32600, message: 'The body is too large.' }, id: null });
 });
 
 test('60 assistants racing through MCP for one slot with 4 fitting tables: exactly 4 book, the rest get alternatives', async () => {
