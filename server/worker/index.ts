@@ -1,7 +1,7 @@
 // The graphile-worker runner: runs inside `npm start` (WORKER_ENABLED) and as `npm run worker`.
 // It connects with the owner's connection string (it reads webhook secrets, which the API role
 // cannot), listens for new jobs and polls for retries every WORKER_POLL_INTERVAL_MS.
-import { Logger as WorkerLogger, run, type Runner } from 'graphile-worker';
+import { Logger as WorkerLogger, run, type LogLevel, type Runner } from 'graphile-worker';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Config } from '../../config';
@@ -13,11 +13,12 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
+const LEVELS: Record<`${LogLevel}`, 'error' | 'warn' | 'info' | 'debug'> = { error: 'error', warning: 'warn', info: 'info', debug: 'debug' };
+
 /** graphile-worker's log lines through our pino logger. */
 export function workerLogger(logger: Logger): WorkerLogger {
-  const levels = { error: 'error', warning: 'warn', info: 'info', debug: 'debug' } as const;
   return new WorkerLogger((scope) => (level, message, meta) => {
-    logger[levels[level as keyof typeof levels] ?? 'info']({ worker: { ...scope, ...meta } }, message);
+    logger[LEVELS[level]]({ worker: { ...scope, ...meta } }, message);
   });
 }
 

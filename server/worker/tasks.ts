@@ -24,7 +24,8 @@ export function taskList(config: Pick<Config, 'webhooks'>): TaskList {
 }
 
 export const crontab = [
-  // Every minute; ?max=1: after downtime, one catch-up run, not one per missed minute.
+  // Every minute. ?max=1: a failed run is not retried, the next minute's run is the retry; and
+  // without ?fill, no backlog of missed runs after downtime (each run does all that is due).
   '* * * * * expire_holds ?max=1',
   '* * * * * enqueue_webhooks ?max=1',
 ].join('\n');

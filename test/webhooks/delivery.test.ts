@@ -42,6 +42,7 @@ test('a registered endpoint receives the booking as reservation.created, signed 
   worker = await startTestWorker(db.url);
   const made = await book(db.pool, { restaurantId: r.id, startsAt: await at('20:00'), guests: 2 });
   const [got] = await receiver.waitFor(1);
+  expect([got!.method, got!.headers['user-agent']]).toEqual(['POST', 'nora-reservations-webhooks/1']);
   expect(got!.headers['content-type']).toBe('application/json');
   expect(got!.headers['webhook-id']).toMatch(/^evt_\d+$/);
   expect(Math.abs(Number(got!.headers['webhook-timestamp']) - Date.now() / 1000)).toBeLessThan(60);
@@ -99,6 +100,39 @@ test('a receiver that does not answer within WEBHOOK_TIMEOUT_MS is a failed atte
   const job = await eventually(async () => (await db.pool.query("select attempts, last_error, run_at > now() as later from graphile_worker.jobs where locked_at is null")).rows[0]);
   expect(job).toMatchObject({ attempts: 1, later: true, last_error: expect.stringContaining('no answer within 300 ms') });
   expect((await db.pool.query('select failing_since is not null as failing from booking.webhook_endpoints')).rows[0].failing).toBe(true);
+});
+
+test("a delivery whose job has no attempt left is failed at the receiver's refusal, and not retried", async () => {
+  receiver = await startReceiver(() => 500);
+  await addEndpoint(receiver.url);
+  await book(db.pool, { restaurantId: r.id, startsAt: await at('20:00'), guests: 2 });
+  await db.pool.query("update graphile_worker._private_jobs set max_attempts = 1 where task_id = (select id from graphile_worker._private_tasks where identifier = 'deliver_webhook')");
+  worker = await startTestWorker(db.url);
+  await receiver.waitFor(1);
+  await eventually(async () => (await deliveries())[0]?.status !== 'pending');
+  expect(await deliveries()).toEqual([{ status: 'failed', attempts: 1, last_error: 'HTTP 500' }]);
+});
+
+test('a delivery with nothing left to send (its endpoint disabled meanwhile) is skipped, and its job ends', async () => {
+  receiver = await startReceiver();
+  await addEndpoint(receiver.url);
+  await book(db.pool, { restaurantId: r.id, startsAt: await at('20:00'), guests: 2 });
+  await db.pool.query("update booking.webhook_endpoints set disabled_at = now(), disabled_reason = 'test'");
+  worker = await startTestWorker(db.url);
+  await eventually(async () => (await db.pool.query('select count(*)::int as n from graphile_worker.jobs')).rows[0].n === 0);
+  expect(await deliveries()).toEqual([{ status: 'skipped', attempts: 0, last_error: null }]);
+  expect(receiver.received).toEqual([]);
+});
+
+test('a delivery written without a job (as on a Citus worker) is enqueued by the sweep task and delivered', async () => {
+  receiver = await startReceiver();
+  await addEndpoint(receiver.url);
+  await book(db.pool, { restaurantId: r.id, startsAt: await at('20:00'), guests: 2 });
+  await db.pool.query("delete from graphile_worker._private_jobs; update booking.webhook_deliveries set enqueued = false; select graphile_worker.add_job('enqueue_webhooks')");
+  worker = await startTestWorker(db.url);
+  const [got] = await receiver.waitFor(1);
+  expect(JSON.parse(got!.body)).toMatchObject({ type: 'reservation.created' });
+  await eventually(async () => (await deliveries())[0]?.status === 'delivered');
 });
 
 test('a worker killed in the middle of a delivery loses no event: its jobs are in PostgreSQL and a new worker delivers them', async () => {

@@ -8,6 +8,7 @@ import { loadConfig } from '../../config';
 import { startWorker, type RunningWorker } from '../../server/worker';
 
 export interface Received {
+  method: string;
   headers: IncomingHttpHeaders;
   body: string;
   at: number;
@@ -30,7 +31,7 @@ export async function startReceiver(answer: (n: number) => number | null = () =>
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const n = received.length;
-      received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() });
+      received.push({ method: req.method!, headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() });
       waiters.forEach((wake) => wake());
       const status = answer(n);
       if (status !== null) res.writeHead(status).end();
@@ -62,9 +63,9 @@ export async function startReceiver(answer: (n: number) => number | null = () =>
 }
 
 /** The worker as `npm start` runs it, polling fast so retries moved to now are picked up. */
-export function startTestWorker(url: string, env: Record<string, string> = {}): Promise<RunningWorker> {
+export function startTestWorker(url: string, env: Record<string, string> = {}, logger = createLogger('silent')): Promise<RunningWorker> {
   const config = loadConfig({ DATABASE_URL: url, LOG_LEVEL: 'silent', WORKER_POLL_INTERVAL_MS: '100', WEBHOOK_TIMEOUT_MS: '2000', ...env });
-  return startWorker(config, createLogger('silent'), url);
+  return startWorker(config, logger, url);
 }
 
 /**
