@@ -46,8 +46,13 @@ export default {
         '**/test/webhooks/**/*.test.ts',
       ],
       // These run server/ in child processes (or only type-check it), where no mutant is
-      // switched on: they could kill nothing and cost minutes per run.
-      testPathIgnorePatterns: ['/node_modules/', '/test/api/(workers|shutdown|shared-limits|key-revocation|contract-types)\\.test\\.ts$', '/test/mcp/stdio\\.test\\.ts$'],
+      // switched on: they could kill nothing and cost minutes per run. The MCP race is left out
+      // for its cost (test/mcp/race.test.ts says why).
+      testPathIgnorePatterns: [
+        '/node_modules/',
+        '/test/api/(workers|shutdown|shared-limits|key-revocation|contract-types)\\.test\\.ts$',
+        '/test/mcp/(stdio|race)\\.test\\.ts$',
+      ],
     },
   },
   // Each part's results are kept in a tracked file of its own (test/mutation/stryker.ts): a later

@@ -1,6 +1,8 @@
 // Delivery by a real graphile-worker runner to real HTTP receivers: signed per the Standard
 // Webhooks spec, retried until the receiver takes it (and then never again), kept in
 // PostgreSQL across a killed worker, and never sent to the operator's own network in production.
+// The runner's own pool (sized by WORKER_CONCURRENCY, named in pg_stat_activity, surviving lost
+// connections) and the host's signals, left to the process, are checked while it delivers.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { Webhook } from 'standardwebhooks';
@@ -8,7 +10,7 @@ import { freshDatabase, type TestDatabase } from '../support/cluster';
 import { createRestaurant, localDate, localInstant, type Restaurant } from '../support/fixtures';
 import { book } from '../support/sql';
 import type { RunningWorker } from '../../server/worker';
-import { eventually, retryNow, startReceiver, startTestWorker, type Receiver } from './support';
+import { captureLogs, eventually, retryNow, startReceiver, startTestWorker, type Receiver } from './support';
 
 let db: TestDatabase;
 let r: Restaurant;
@@ -97,7 +99,7 @@ test('a receiver that does not answer within WEBHOOK_TIMEOUT_MS is a failed atte
   worker = await startTestWorker(db.url, { WEBHOOK_TIMEOUT_MS: '300' });
   await book(db.pool, { restaurantId: r.id, startsAt: await at('20:00'), guests: 2 });
   await eventually(async () => (await deliveries())[0]?.last_error === 'no answer within 300 ms');
-  const job = await eventually(async () => (await db.pool.query("select attempts, last_error, run_at > now() as later from graphile_worker.jobs where locked_at is null")).rows[0]);
+  const job = await eventually(async () => (await db.pool.query("select attempts, last_error, run_at > now() as later from graphile_worker.jobs where task_identifier = 'deliver_webhook' and locked_at is null")).rows[0]);
   expect(job).toMatchObject({ attempts: 1, later: true, last_error: expect.stringContaining('no answer within 300 ms') });
   expect((await db.pool.query('select failing_since is not null as failing from booking.webhook_endpoints')).rows[0].failing).toBe(true);
 });
@@ -119,7 +121,7 @@ test('a delivery with nothing left to send (its endpoint disabled meanwhile) is 
   await book(db.pool, { restaurantId: r.id, startsAt: await at('20:00'), guests: 2 });
   await db.pool.query("update booking.webhook_endpoints set disabled_at = now(), disabled_reason = 'test'");
   worker = await startTestWorker(db.url);
-  await eventually(async () => (await db.pool.query('select count(*)::int as n from graphile_worker.jobs')).rows[0].n === 0);
+  await eventually(async () => (await db.pool.query("select count(*)::int as n from graphile_worker.jobs where task_identifier = 'deliver_webhook'")).rows[0].n === 0);
   expect(await deliveries()).toEqual([{ status: 'skipped', attempts: 0, last_error: null }]);
   expect(receiver.received).toEqual([]);
 });
@@ -184,6 +186,38 @@ test('a job queued before jobs carried their restaurant (payload delivery_id alo
   expect(await deliveries()).toEqual([{ status: 'delivered', attempts: 1, last_error: null }]);
   await new Promise((resolve) => setTimeout(resolve, 300));
   expect(receiver.received).toHaveLength(1);
+});
+
+const workerConnections = () =>
+  db.pool.query<{ pid: number }>("select pid from pg_stat_activity where application_name = 'nora-worker' and datname = current_database()").then((res) => res.rows);
+
+test('with WORKER_CONCURRENCY=1 it delivers on connections of its own, and leaves SIGINT and SIGTERM to the process', async () => {
+  const signals = [process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')];
+  receiver = await startReceiver();
+  await addEndpoint(receiver.url);
+  worker = await startTestWorker(db.url, { WORKER_CONCURRENCY: '1' });
+  await book(db.pool, { restaurantId: r.id, startsAt: await at('19:00'), guests: 2 });
+  await receiver.waitFor(1);
+  expect((await workerConnections()).length).toBeGreaterThan(0);
+  expect([process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')]).toEqual(signals);
+});
+
+test('connections cut under it are logged as warnings, and it goes on delivering', async () => {
+  const { lines, logger } = captureLogs();
+  receiver = await startReceiver();
+  await addEndpoint(receiver.url);
+  worker = await startTestWorker(db.url, {}, logger);
+  await book(db.pool, { restaurantId: r.id, startsAt: await at('20:00'), guests: 2 });
+  await eventually(async () => (await deliveries())[0]?.status === 'delivered');
+  // The delivery's connection is back in the pool, idle; graphile-worker keeps one checked out to LISTEN.
+  await db.pool.query('select pg_terminate_backend(pid) from pg_stat_activity where application_name = $1 and datname = current_database()', ['nora-worker']);
+  const warned = await eventually(async () => {
+    const messages = new Set(lines.filter((line) => line.level === 40 && line.err?.code === '57P01').map((line) => line.msg));
+    return messages.size === 2 ? [...messages].sort() : undefined;
+  });
+  expect(warned).toEqual(['idle worker database connection failed', 'worker database connection failed while in use']);
+  await book(db.pool, { restaurantId: r.id, startsAt: await at('21:00'), guests: 2 });
+  await receiver.waitFor(2);
 });
 
 describe('in production (NODE_ENV=production)', () => {

@@ -62,6 +62,19 @@ export async function startReceiver(answer: (n: number) => number | null = () =>
   };
 }
 
+export interface LogLine {
+  level: number;
+  msg: string;
+  worker?: Record<string, unknown>;
+  err?: { code?: string };
+}
+
+/** A logger at debug level whose lines are kept, parsed, for the test to read. */
+export function captureLogs(): { lines: LogLine[]; logger: ReturnType<typeof createLogger> } {
+  const lines: LogLine[] = [];
+  return { lines, logger: createLogger('debug', { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) }) };
+}
+
 /** The worker as `npm start` runs it, polling fast so retries moved to now are picked up. */
 export function startTestWorker(url: string, env: Record<string, string> = {}, logger = createLogger('silent')): Promise<RunningWorker> {
   const config = loadConfig({ DATABASE_URL: url, LOG_LEVEL: 'silent', WORKER_POLL_INTERVAL_MS: '100', WEBHOOK_TIMEOUT_MS: '2000', ...env });
