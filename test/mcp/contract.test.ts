@@ -62,6 +62,22 @@ test('a parameter the contract drops from an operation stops the server until th
   expect(() => loadCatalog(contract)).toThrow('find_availability passes on time, area, which getAvailability no longer has: remove it from the tool');
 });
 
+test('a tool that stands for two operations passes on what either still has, and stops the server when neither has it', () => {
+  const withoutId = (operation: { parameters: unknown[] }) =>
+    (operation.parameters = (operation.parameters as Array<{ $ref?: string }>).filter((p) => p.$ref !== '#/components/parameters/ReservationId'));
+  const history = (spec: Spec) => spec.paths['/api/restaurants/{restId}/reservations/{id}/history']!.get!;
+  const reservation = (spec: Spec) => spec.paths['/api/restaurants/{restId}/reservations/{id}']!.get!;
+  expect(tool(contractWith((spec) => withoutId(history(spec))), 'get_reservation').inputSchema.required).toEqual(['restaurant_id', 'reservation_id']);
+  expect(() =>
+    loadCatalog(
+      contractWith((spec) => {
+        withoutId(history(spec));
+        withoutId(reservation(spec));
+      }),
+    ),
+  ).toThrow('get_reservation passes on id, which getReservation and getReservationHistory no longer has: remove it from the tool');
+});
+
 test("a tool that stands for two operations has both results' fields, all of both required ones, and nothing else", () => {
   const contract = new Contract();
   const output = tool(contract, 'get_reservation').outputSchema!;

@@ -234,6 +234,29 @@ test('a statement past its timeout is a tool error that reveals only a request i
   }
 });
 
+test('a failure on our side is a tool error that reveals only a request id, and is logged with the tool', async () => {
+  const logged: string[] = [];
+  const ours = await startTestApi({ db: t.db, log: { write: (line: string) => void logged.push(line) } });
+  const client = await httpClient(ours.url, bistro.key);
+  // The function the tool calls is gone (a migration half applied, say): PostgreSQL's 42883, which no rule of ours explains.
+  const rename = (from: string, to: string) =>
+    t.db.pool.query(`do $$ declare f regprocedure; begin
+       for f in select oid::regprocedure from pg_proc where proname = '${from}' and pronamespace = 'booking'::regnamespace loop
+         execute format('alter function %s rename to ${to}', f);
+       end loop; end $$`);
+  await rename('available_table_counts', 'available_table_counts_away');
+  try {
+    const refusal = refusalOf(await call(client, 'find_availability', { restaurant_id: bistro.id, date: bistro.day, guests: 2 }));
+    expect(refusal).toEqual({ code: 'internal_error', message: 'Something went wrong on our side.', details: { request_id: expect.any(String) }, hint: expect.any(String) });
+    const failures = logged.map((line) => JSON.parse(line) as { msg: string; tool?: string; err?: { code?: string } }).filter((line) => line.msg === 'tool call failed');
+    expect(failures.map((line) => [line.tool, line.err?.code])).toEqual([['find_availability', '42883']]);
+  } finally {
+    await rename('available_table_counts_away', 'available_table_counts');
+    await client.close();
+    await ours.close();
+  }
+});
+
 test("/mcp counts against the key's rate limit like /api", async () => {
   const limited = await startTestApi({ db: t.db, env: { RATE_LIMIT_MAX: '6' } });
   const client = await httpClient(limited.url, bistro.key);

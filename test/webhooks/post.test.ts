@@ -74,3 +74,17 @@ test('a URL that cannot receive webhooks is a failure that says why, and nothing
     await new Promise((resolve) => listener.close(resolve));
   }
 });
+
+test('a receiver that drops the connection halfway through its answer is a failure at once, not a wait for the timeout', async () => {
+  const receiver = createServer((socket) => {
+    socket.once('data', () => socket.end('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial'));
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  try {
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
+    const outcome = await post(url, body, {}, { ...options, timeoutMs: 5000 });
+    expect(outcome).toEqual({ ok: false, status: null, error: 'aborted' });
+  } finally {
+    await new Promise((resolve) => receiver.close(resolve));
+  }
+});
