@@ -2,11 +2,10 @@
 // database: an assistant's conversation, refusals it can act on, and the same key, tenancy and
 // exactness rules as /api.
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import request from 'supertest';
 import { apiKey, startTestApi, tenant, type ApiUnderTest, type Tenant } from '../api/support';
 import { version } from '../../package.json';
-import { httpClient, refusalOf, resultOf } from './support';
+import { callTool as call, httpClient, refusalOf, resultOf } from './support';
 
 type Booking = { reservation: { id: number; date: string; guests: number; status: string; client_id: number | null; table_id: number }; table: { id: number; name: string } };
 
@@ -22,8 +21,6 @@ afterAll(async () => {
   await mcp.close();
   await t.close();
 });
-
-const call = (client: Client, name: string, args: Record<string, unknown>) => client.callTool({ name, arguments: args }) as Promise<CallToolResult>;
 
 test('an assistant finds a time, books it with the guest, moves it, reads its history and cancels it', async () => {
   const availability = resultOf<{ availableSlots: string[] }>(await call(mcp, 'find_availability', { restaurant_id: bistro.id, date: bistro.day, guests: 4, time: '20:00' }));
@@ -211,6 +208,13 @@ test('a bad argument is a tool error naming it, and changes nothing', async () =
   expect(after.rows[0].n).toBe(before.rows[0].n);
 });
 
+/** [tool, SQLSTATE] of each "tool call failed" line an API logged. */
+const toolFailures = (logged: string[]) =>
+  logged
+    .map((line) => JSON.parse(line) as { msg: string; tool?: string; err?: { code?: string } })
+    .filter((line) => line.msg === 'tool call failed')
+    .map((line) => [line.tool, line.err?.code]);
+
 test('a statement past its timeout is a tool error that reveals only a request id', async () => {
   const logged: string[] = [];
   const slow = await startTestApi({ db: t.db, env: { DB_STATEMENT_TIMEOUT_MS: '200' }, log: { write: (line: string) => void logged.push(line) } });
@@ -224,8 +228,7 @@ test('a statement past its timeout is a tool error that reveals only a request i
     expect(refused.content[0]).toEqual({ type: 'text', text: `Refused (timeout): The request took too long. ${refusal.hint}` });
     // Only the server's failures are logged as errors, with the tool and the cause; a refusal by the rules is not.
     refusalOf(await call(client, 'get_reservation', { restaurant_id: bistro.id, reservation_id: 999999999 }));
-    const failures = logged.map((line) => JSON.parse(line) as { msg: string; tool?: string; err?: { code?: string } }).filter((line) => line.msg === 'tool call failed');
-    expect(failures.map((line) => [line.tool, line.err?.code])).toEqual([['find_availability', '57014']]);
+    expect(toolFailures(logged)).toEqual([['find_availability', '57014']]);
   } finally {
     await locker.query('rollback');
     locker.release();
@@ -248,8 +251,7 @@ test('a failure on our side is a tool error that reveals only a request id, and 
   try {
     const refusal = refusalOf(await call(client, 'find_availability', { restaurant_id: bistro.id, date: bistro.day, guests: 2 }));
     expect(refusal).toEqual({ code: 'internal_error', message: 'Something went wrong on our side.', details: { request_id: expect.any(String) }, hint: expect.any(String) });
-    const failures = logged.map((line) => JSON.parse(line) as { msg: string; tool?: string; err?: { code?: string } }).filter((line) => line.msg === 'tool call failed');
-    expect(failures.map((line) => [line.tool, line.err?.code])).toEqual([['find_availability', '42883']]);
+    expect(toolFailures(logged)).toEqual([['find_availability', '42883']]);
   } finally {
     await rename('available_table_counts_away', 'available_table_counts');
     await client.close();

@@ -66,6 +66,9 @@ export function refusalOf(result: CallToolResult): Refusal {
   return JSON.parse(last.text) as Refusal;
 }
 
+/** One tool call, answered or refused (a refusal is a result with isError, not a thrown error). */
+export const callTool = (client: Client, name: string, args: Record<string, unknown>) => client.callTool({ name, arguments: args }) as Promise<CallToolResult>;
+
 /** The structured result of a call that succeeded. */
 export function resultOf<T = Record<string, unknown>>(result: CallToolResult): T {
   if (result.isError) throw new Error(`the tool refused: ${JSON.stringify(result.content)}`);

@@ -1,7 +1,6 @@
 // One delivery attempt as the worker makes it, against real receivers: what counts as taken,
 // and the reason a failed attempt records (it is what an operator reads in last_error).
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { post, type WebhookOptions } from '../../server/webhooks/deliver';
 import { startReceiver } from './support';
 
