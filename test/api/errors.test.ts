@@ -20,20 +20,24 @@ test.each([
   expect(error.body).toEqual({ code, message: `failed with ${code}`, details: { reason: 'why' }, hint: 'do this' });
 });
 
+const BUSY = ['busy', 'The database is busy with conflicting requests.', 'Retry in a moment.'];
+const UNAVAILABLE = ['service_unavailable', 'The database is unavailable.', 'Retry in a moment.'];
+const REFUSED = ['internal_error', 'The database could not do it.', 'Retry later; quote the request id if it keeps failing.'];
+const OURS = ['internal_error', 'Something went wrong on our side.', 'Retry later; quote the request id if it keeps failing.'];
 test.each([
-  ['40001', 503, 'busy'],
-  ['40P01', 503, 'busy'],
-  ['08006', 503, 'service_unavailable'],
-  ['53300', 503, 'service_unavailable'],
-  ['57P01', 503, 'service_unavailable'],
-  ['57014', 504, 'timeout'],
-  ['42P01', 500, 'internal_error'],
-  ['PT500', 500, 'internal_error'],
-  ['XX000', 500, 'internal_error'],
-])('SQLSTATE %s is HTTP %i revealing only the request id', (code, status, word) => {
-  const error = toApiError(pgError(code, 'relation secret_table', 'internal hint'), 'req-2');
+  ['40001', 503, ...BUSY],
+  ['40P01', 503, ...BUSY],
+  ['08006', 503, ...UNAVAILABLE],
+  ['53300', 503, ...UNAVAILABLE],
+  ['57P01', 503, ...UNAVAILABLE],
+  ['57014', 504, 'timeout', 'The request took too long.', 'Retry later with the same request.'],
+  ['42P01', 500, ...OURS],
+  ['PT500', 500, ...REFUSED],
+  ['XX000', 500, ...OURS],
+])('SQLSTATE %s is HTTP %i revealing only the request id', (code, status, word, message, hint) => {
+  const error = toApiError(pgError(code as string, 'relation secret_table', 'internal hint'), 'req-2');
   expect(error.status).toBe(status);
-  expect(error.body).toEqual({ code: word, message: expect.any(String), details: { request_id: 'req-2' }, hint: expect.any(String) });
+  expect(error.body).toEqual({ code: word, message, details: { request_id: 'req-2' }, hint });
   expect(JSON.stringify(error.body)).not.toContain('secret');
   expect(error.headers['Retry-After'] ?? null).toBe(status === 503 ? '1' : null);
 });
