@@ -59,12 +59,19 @@ test('unreachable databases without a SQLSTATE are 503; everything else unknown 
   expect(toApiError(null, 'r').status).toBe(500);
 });
 
+test.each([
+  [400, 'entity.parse.failed', 'invalid_json', 'The body is not valid JSON.', 'Send a JSON object.'],
+  [413, 'entity.too.large', 'payload_too_large', 'The body is too large.', 'Send a smaller body.'],
+  [415, undefined, 'unsupported_media_type', 'The body must be application/json.', 'Send Content-Type: application/json.'],
+  [404, undefined, 'not_found', 'No such route.', 'See /openapi.yaml for the routes.'],
+  [405, undefined, 'method_not_allowed', 'POST not allowed', 'See /openapi.yaml for the routes.'],
+])('an HTTP-layer %i (%s) keeps its status and says what to send', (status, type, code, message, hint) => {
+  const error = toApiError(Object.assign(new Error('POST not allowed'), { status, type }), 'r');
+  expect(error.status).toBe(status);
+  expect(error.body).toMatchObject({ code, message, hint });
+});
+
 test('HTTP-layer errors keep their 4xx status and name the field', () => {
-  expect(toApiError(Object.assign(new Error('x'), { status: 400, type: 'entity.parse.failed' }), 'r').body.code).toBe('invalid_json');
-  expect(toApiError(Object.assign(new Error('x'), { status: 413, type: 'entity.too.large' }), 'r').status).toBe(413);
-  expect(toApiError(Object.assign(new Error('unsupported'), { status: 415 }), 'r').status).toBe(415);
-  expect(toApiError(Object.assign(new Error('not found'), { status: 404 }), 'r').body.code).toBe('not_found');
-  expect(toApiError(Object.assign(new Error('POST not allowed'), { status: 405 }), 'r').body).toMatchObject({ code: 'method_not_allowed', message: 'POST not allowed' });
   const invalid = toApiError(Object.assign(new Error('bad'), { status: 400, errors: [{ path: '/body/guests', message: 'must be <= 20' }] }), 'r');
   expect(invalid.body.message).toBe('/body/guests must be <= 20');
   expect(toApiError(Object.assign(new Error('bad request'), { status: 400 }), 'r').body.message).toBe('bad request');
