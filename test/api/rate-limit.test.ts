@@ -1,17 +1,28 @@
 // 429 with the standard RateLimit headers (IETF draft 8: policy "per-key") and Retry-After once a
 // key spends its window, counted per key: in process memory by default, in Redis when REDIS_URL
-// is set. Unknown keys spend the address's "failed-auth" budget, shown the same way.
+// is set. Unknown keys spend the address's "failed-auth" budget, shown the same way. A Redis that
+// goes away leaves the counts to this process's memory until it is back.
 import { randomBytes } from 'node:crypto';
+import pino from 'pino';
+import { freePort } from '../../db/postgres';
 import { freshDatabase, type TestDatabase } from '../support/cluster';
+import { hasRedisServer, REDIS_SERVER, startRedis, type TestRedis } from '../support/redis';
 import { connectRedisStore, type SharedStore } from '../../server/rate-limit';
 import { startTestApi, tenant, type ApiUnderTest, type Tenant } from './support';
 
-const REDIS_URL = 'redis://127.0.0.1:6379';
+if (!hasRedisServer) console.warn(`${REDIS_SERVER} is missing: the Redis rate-limit tests are SKIPPED (apt-get install redis-server)`);
+const withRedis = hasRedisServer ? test : test.skip;
+
 let db: TestDatabase;
+let redis: TestRedis | undefined;
 beforeAll(async () => {
   db = await freshDatabase();
+  if (hasRedisServer) redis = await startRedis();
 });
-afterAll(() => db.drop());
+afterAll(async () => {
+  await redis?.stop();
+  await db.drop();
+});
 
 async function exhaust(t: ApiUnderTest, one: Tenant, other: Tenant): Promise<void> {
   const path = (r: Tenant) => `/api/restaurants/${r.id}/clients`;
@@ -37,9 +48,9 @@ test('the memory store limits each API key separately', async () => {
   }
 });
 
-test('the Redis store shares the counts between two API processes', async () => {
+withRedis('the Redis store shares the counts between two API processes', async () => {
   const prefix = `nora-test-${randomBytes(4).toString('hex')}:`;
-  const stores: SharedStore[] = [await connectRedisStore(REDIS_URL, prefix), await connectRedisStore(REDIS_URL, prefix)];
+  const stores: SharedStore[] = [await connectRedisStore(redis!.url, prefix), await connectRedisStore(redis!.url, prefix)];
   const env = { RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW_MS: '60000' };
   const first = await startTestApi({ db, env, rateLimitStore: stores[0]!.store });
   const second = await startTestApi({ db, env, rateLimitStore: stores[1]!.store });
@@ -80,4 +91,42 @@ test('an address that keeps presenting unknown keys sees its failed-auth budget 
   } finally {
     await t.close();
   }
+});
+
+withRedis('a Redis that goes away leaves the counts to memory, logged once, and shares them again once it is back', async () => {
+  const logged: Array<{ level: number; msg: string }> = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => void logged.push(JSON.parse(line)) });
+  const shared = await connectRedisStore(redis!.url, `nora-test-${randomBytes(4).toString('hex')}:`, logger);
+  const { store } = shared;
+  store.init?.({ windowMs: 60_000 } as Parameters<NonNullable<typeof store.init>>[0]);
+  try {
+    expect((await store.increment('k')).totalHits).toBe(1);
+    expect((await store.increment('k')).totalHits).toBe(2);
+    await redis!.stop();
+    expect((await store.increment('k')).totalHits).toBe(1);
+    expect((await store.increment('k')).totalHits).toBe(2);
+    await store.decrement('k');
+    expect((await store.get!('k'))?.totalHits).toBe(1);
+    await store.resetKey('k');
+    expect(await store.get!('k')).toBeUndefined();
+    expect(logged.map((l) => [l.level, l.msg])).toEqual([[40, 'rate limiter degraded: Redis unreachable, limits are counted per process until it is back']]);
+    await redis!.start();
+    const started = performance.now();
+    while (logged.length < 2 && performance.now() - started < 10_000) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(logged.map((l) => [l.level, l.msg])[1]).toEqual([30, 'rate limiter: Redis is back, limits are shared again']);
+    // A fresh Redis: its count starts again, and no longer from the memory's.
+    expect((await store.increment('k')).totalHits).toBe(1);
+    await store.increment('k');
+    await store.decrement('k');
+    expect((await store.get!('k'))?.totalHits).toBe(1);
+    await store.resetKey('k');
+    expect((await store.increment('k')).totalHits).toBe(1);
+    expect(logged).toHaveLength(2);
+  } finally {
+    await shared.close();
+  }
+});
+
+withRedis('a Redis that does not answer at start-up fails the start', async () => {
+  await expect(connectRedisStore(`redis://127.0.0.1:${await freePort()}`)).rejects.toThrow(/^Redis unreachable: /);
 });

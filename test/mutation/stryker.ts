@@ -33,7 +33,12 @@ const parts: Record<string, Part> = {
   auth: { mutate: 'server/auth.ts,server/key-events.ts' },
   db: { mutate: 'server/db.ts' },
   app: { mutate: 'server/app.ts,server/server.ts,server/openapi.ts,server/formats.ts' },
-  ops: { mutate: 'server/logger.ts,server/rate-limit.ts' },
+  // Logging and rate limiting are what their own tests assert; every other HTTP test merely passes
+  // through them, and a start-up mutant of the limiter would run all of those for nothing.
+  ops: {
+    mutate: 'server/logger.ts,server/rate-limit.ts',
+    tests: '**/test/api/logger.test.ts,**/test/api/rate-limit.test.ts,**/test/api/operations.test.ts',
+  },
 };
 
 // Ctrl-C reaches Stryker too, which stops; this process stays to drop the database.
