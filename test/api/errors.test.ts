@@ -1,5 +1,5 @@
 // DESIGN §5, the SQLSTATE → HTTP table, as the one error module applies it.
-import { ApiError, errorPayload, isRetryable, toApiError } from '../../server/errors';
+import { ApiError, errorPayload, invalidRequest, isRetryable, toApiError } from '../../server/errors';
 
 const pgError = (code: string, detail?: string, hint?: string) => Object.assign(new Error(`failed with ${code}`), { code, detail, hint });
 
@@ -30,6 +30,10 @@ test.each([
   ['08006', 503, ...UNAVAILABLE],
   ['53300', 503, ...UNAVAILABLE],
   ['57P01', 503, ...UNAVAILABLE],
+  ['57P03', 503, ...UNAVAILABLE],
+  // Only the 08 class, 53300 and 57P01-3 are "unavailable": not a code with 08 inside it, nor 57P04.
+  ['42P08', 500, ...OURS],
+  ['57P04', 500, ...OURS],
   ['57014', 504, 'timeout', 'The request took too long.', 'Retry later with the same request.'],
   ['42P01', 500, ...OURS],
   ['PT500', 500, ...REFUSED],
@@ -51,8 +55,31 @@ test('a detail that is not JSON is passed on as text, and a missing hint gets th
   expect(toApiError(pgError('PT409'), 'r').body.hint).toBeNull();
 });
 
+test.each([
+  ['23505', 'The value is already taken: look the existing record up instead of creating it again.'],
+  ['23503', 'A referenced record is missing or still in use.'],
+  ['23514', 'Fix the invalid value and retry.'],
+  ['23P01', 'That table is already reserved at that time; ask for availability again.'],
+  ['22P02', 'Fix the invalid value and retry.'],
+])('SQLSTATE %s without a hint of its own gets the default one', (code, hint) => {
+  expect(toApiError(pgError(code), 'r').body.hint).toBe(hint);
+});
+
+test('a detail is parsed only when it is a JSON object', () => {
+  expect(toApiError(pgError('PT404', 'null'), 'r').body.details).toBe('null');
+  expect(toApiError(pgError('PT404', '42'), 'r').body.details).toBe('42');
+  expect(toApiError(pgError('PT404', '{"reason":"x"}'), 'r').body.details).toEqual({ reason: 'x' });
+});
+
+test('only a five-character string code makes a database error', () => {
+  expect(toApiError({ code: 22001, message: 'a number, not a SQLSTATE' }, 'r').body).toMatchObject({ code: 'internal_error' });
+  expect(toApiError({ code: '2200', message: 'too short' }, 'r').status).toBe(500);
+});
+
 test('unreachable databases without a SQLSTATE are 503; everything else unknown is 500', () => {
   expect(toApiError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }), 'r').status).toBe(503);
+  // Node names the failure in the code alone as often as in the message.
+  expect(toApiError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }), 'r').status).toBe(503);
   expect(toApiError(new Error('timeout exceeded when trying to connect'), 'r').status).toBe(503);
   expect(toApiError(new Error('boom'), 'r').status).toBe(500);
   expect(toApiError('a string', 'r').status).toBe(500);
@@ -75,6 +102,32 @@ test('HTTP-layer errors keep their 4xx status and name the field', () => {
   const invalid = toApiError(Object.assign(new Error('bad'), { status: 400, errors: [{ path: '/body/guests', message: 'must be <= 20' }] }), 'r');
   expect(invalid.body.message).toBe('/body/guests must be <= 20');
   expect(toApiError(Object.assign(new Error('bad request'), { status: 400 }), 'r').body.message).toBe('bad request');
+  // A dotted path (the validator's older form) is written with slashes, its leading dot dropped.
+  const dotted = toApiError(Object.assign(new Error('bad'), { status: 400, errors: [{ path: '.query.day', message: 'must match' }, { path: 'body.name' }] }), 'r');
+  expect(dotted.body.details).toEqual({
+    reason: 'invalid_request',
+    errors: [
+      { path: 'query/day', message: 'must match' },
+      { path: 'body/name', message: '' },
+    ],
+  });
+  expect(toApiError(Object.assign(new Error('bad'), { status: 400, errors: [{ message: 'must be an object' }] }), 'r').body.message).toBe('must be an object');
+});
+
+test('an error carrying a 5xx status is ours, not the client\'s', () => {
+  const error = toApiError(Object.assign(new Error('upstream broke'), { status: 500, errors: [{ path: '/body', message: 'x' }] }), 'r');
+  expect(error.status).toBe(500);
+  expect(error.body).toEqual({ code: OURS[0], message: OURS[1], details: { request_id: 'r' }, hint: OURS[2] });
+  expect(toApiError(Object.assign(new Error('not an HTTP error'), { status: 399 }), 'r').status).toBe(500);
+});
+
+test('a refusal with no field named says the request is invalid', () => {
+  expect(invalidRequest([]).body).toEqual({
+    code: 'invalid_request',
+    message: 'The request is invalid.',
+    details: { reason: 'invalid_request', errors: [] },
+    hint: 'Fix the named field and retry.',
+  });
 });
 
 test('the two body shapes and the retryable codes', () => {
