@@ -51,14 +51,7 @@ export function requestLogger(logger: Logger): RequestHandler {
     const method = req.method;
     const url = req.originalUrl;
     let child: Logger | undefined;
-    Object.defineProperty(req, 'log', {
-      configurable: true,
-      enumerable: false,
-      get: () => (child ??= logger.child({ req: { id, method, url } })),
-      set: (value: Logger) => {
-        child = value;
-      },
-    });
+    Object.defineProperty(req, 'log', { get: () => (child ??= logger.child({ req: { id, method, url } })) });
     const started = Date.now();
     const ended = () => {
       res.off('finish', ended);

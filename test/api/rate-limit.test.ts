@@ -4,6 +4,8 @@
 // goes away leaves the counts to this process's memory until it is back.
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
+import { createClient } from 'redis';
+import request from 'supertest';
 import { freePort } from '../../db/postgres';
 import { freshDatabase, type TestDatabase } from '../support/cluster';
 import { hasRedisServer, REDIS_SERVER, startRedis, type TestRedis } from '../support/redis';
@@ -32,7 +34,14 @@ async function exhaust(t: ApiUnderTest, one: Tenant, other: Tenant): Promise<voi
     expect(ok.headers['ratelimit-policy']).toMatch(/^"per-key"; q=3; w=60; pk=:[A-Za-z0-9+/=]+:$/);
   }
   const limited = await t.api.get(path(one), one.key).expect(429);
-  expect(limited.body.error).toMatchObject({ code: 'rate_limited', details: { reason: 'rate_limited' } });
+  expect(limited.body.error).toEqual({
+    code: 'rate_limited',
+    message: 'Too many requests for this API key.',
+    details: { reason: 'rate_limited' },
+    hint: 'Wait until the RateLimit reset, then retry.',
+  });
+  // Only the standard headers: none of the older X-RateLimit-* ones.
+  expect(Object.keys(limited.headers).filter((name) => name.startsWith('x-ratelimit'))).toEqual([]);
   expect(limited.headers['ratelimit']).toMatch(/^"per-key"; r=0; t=\d+$/);
   expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
   expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(60);
@@ -94,10 +103,12 @@ test('an address that keeps presenting unknown keys sees its failed-auth budget 
 });
 
 withRedis('a Redis that goes away leaves the counts to memory, logged once, and shares them again once it is back', async () => {
-  const logged: Array<{ level: number; msg: string }> = [];
+  const logged: Array<{ level: number; msg: string; err?: { message?: string } }> = [];
   const logger = pino({ level: 'info' }, { write: (line: string) => void logged.push(JSON.parse(line)) });
   const shared = await connectRedisStore(redis!.url, `nora-test-${randomBytes(4).toString('hex')}:`, logger);
   const { store } = shared;
+  // Tells express-rate-limit the counts are not this process's alone.
+  expect(store.localKeys).toBe(false);
   store.init?.({ windowMs: 60_000 } as Parameters<NonNullable<typeof store.init>>[0]);
   try {
     expect((await store.increment('k')).totalHits).toBe(1);
@@ -109,12 +120,15 @@ withRedis('a Redis that goes away leaves the counts to memory, logged once, and 
     expect((await store.get!('k'))?.totalHits).toBe(1);
     await store.resetKey('k');
     expect(await store.get!('k')).toBeUndefined();
+    await store.increment('k');
+    await store.increment('k');
     expect(logged.map((l) => [l.level, l.msg])).toEqual([[40, 'rate limiter degraded: Redis unreachable, limits are counted per process until it is back']]);
+    expect(logged[0]!.err?.message).toEqual(expect.any(String));
     await redis!.start();
     const started = performance.now();
     while (logged.length < 2 && performance.now() - started < 10_000) await new Promise((resolve) => setTimeout(resolve, 50));
     expect(logged.map((l) => [l.level, l.msg])[1]).toEqual([30, 'rate limiter: Redis is back, limits are shared again']);
-    // A fresh Redis: its count starts again, and no longer from the memory's.
+    // A fresh Redis: its count starts again, and not from the memory's 2.
     expect((await store.increment('k')).totalHits).toBe(1);
     await store.increment('k');
     await store.decrement('k');
@@ -127,6 +141,48 @@ withRedis('a Redis that goes away leaves the counts to memory, logged once, and 
   }
 });
 
-withRedis('a Redis that does not answer at start-up fails the start', async () => {
-  await expect(connectRedisStore(`redis://127.0.0.1:${await freePort()}`)).rejects.toThrow(/^Redis unreachable: /);
+withRedis('a Redis that does not answer at start-up fails the start, and is not reported as a degraded limiter', async () => {
+  const logged: string[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => void logged.push(line) });
+  await expect(connectRedisStore(`redis://127.0.0.1:${await freePort()}`, 'nora-rl:', logger)).rejects.toThrow(/^Redis unreachable: /);
+  expect(logged).toEqual([]);
+});
+
+withRedis('the counts live under nora-rl: in Redis, the failed authentications under nora-rl:failed-auth:', async () => {
+  const shared = await connectRedisStore(redis!.url);
+  const raw = createClient({ url: redis!.url });
+  await raw.connect();
+  try {
+    for (const store of [shared.store, shared.failures]) store.init?.({ windowMs: 60_000 } as Parameters<NonNullable<typeof store.init>>[0]);
+    const name = `k-${randomBytes(4).toString('hex')}`;
+    await shared.store.increment(name);
+    await shared.failures.increment(name);
+    await shared.failures.increment(name);
+    expect(await raw.get(`nora-rl:${name}`)).toBe('1');
+    expect(await raw.get(`nora-rl:failed-auth:${name}`)).toBe('2');
+  } finally {
+    raw.destroy();
+    await shared.close();
+  }
+});
+
+test('a rate-limit store that fails lets the request through', async () => {
+  const broken = {
+    init: () => undefined,
+    increment: () => Promise.reject(new Error('store down')),
+    decrement: () => Promise.reject(new Error('store down')),
+    resetKey: () => Promise.reject(new Error('store down')),
+  };
+  // express-rate-limit says so on the console itself.
+  const said = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+  const t = await startTestApi({ db, env: { RATE_LIMIT_MAX: '1' }, rateLimitStore: broken });
+  try {
+    const one = await tenant(db);
+    // Not through the contract check: without a count there is no RateLimit header to send.
+    for (let i = 0; i < 3; i++) await request(t.server).get(`/api/restaurants/${one.id}/clients`).set('Authorization', `Bearer ${one.key}`).expect(200);
+    expect(said).toHaveBeenCalledWith(expect.stringContaining('error from store, allowing request without rate-limiting'), expect.any(Error));
+  } finally {
+    said.mockRestore();
+    await t.close();
+  }
 });
