@@ -30,8 +30,14 @@ const parts: Record<string, Part> = {
   errors: { mutate: 'server/errors.ts' },
   // The rest of the files directly in server/, a few at a time so that each part fits in one
   // sitting: every HTTP test starts the app, so each of their start-up mutants runs all of them.
-  auth: { mutate: 'server/auth.ts,server/key-events.ts' },
-  db: { mutate: 'server/db.ts' },
+  // Every HTTP test passes through authentication; these are the ones that assert what it does
+  // (key-revocation with a child process, for the listener this process runs).
+  auth: {
+    mutate: 'server/auth.ts,server/key-events.ts',
+    tests: '**/test/api/auth.test.ts,**/test/api/tenancy.test.ts,**/test/api/rate-limit.test.ts,**/test/api/key-revocation.test.ts',
+  },
+  // The pool and its helpers, judged by the tests that assert them (and the history's actor).
+  db: { mutate: 'server/db.ts', tests: '**/test/api/database.test.ts,**/test/api/operations.test.ts,**/test/api/status.test.ts' },
   app: { mutate: 'server/app.ts,server/server.ts,server/openapi.ts,server/formats.ts' },
   // Logging and rate limiting are what their own tests assert; every other HTTP test merely passes
   // through them, and a start-up mutant of the limiter would run all of those for nothing.
