@@ -3,6 +3,7 @@
 // once around the whole Stryker run, and the workers inherit the template through the environment.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import globalSetup from '../support/global-setup';
 import globalTeardown from '../support/global-teardown';
 
@@ -47,6 +48,21 @@ const parts: Record<string, Part> = {
   },
 };
 
+// Stryker's incremental mode reuses a survivor while the tests that ran against it are unchanged,
+// judged by each test's own body: a test whose helper now asserts more still counts as the same
+// test, and a static mutant keeps its survival for ever. `--retest-survivors` drops the part's
+// survivors (and mutants no test reached) from its file, so this run tests them again.
+const RETEST = '--retest-survivors';
+
+function forgetSurvivors(file: string): void {
+  if (!existsSync(file)) return;
+  const results = JSON.parse(readFileSync(file, 'utf8')) as { files: Record<string, { mutants: Array<{ status: string }> }> };
+  for (const entry of Object.values(results.files)) {
+    entry.mutants = entry.mutants.filter((mutant) => mutant.status !== 'Survived' && mutant.status !== 'NoCoverage');
+  }
+  writeFileSync(file, JSON.stringify(results, null, 2));
+}
+
 // Ctrl-C reaches Stryker too, which stops; this process stays to drop the database.
 process.on('SIGINT', () => undefined);
 
@@ -57,13 +73,15 @@ async function main(): Promise<number> {
     process.stderr.write(`usage: npm run mutate -- <${Object.keys(parts).join('|')}> [stryker options]\n`);
     return 2;
   }
+  const incremental = `test/mutation/incremental/${name}.json`;
+  if (options.includes(RETEST)) forgetSurvivors(incremental);
   await globalSetup();
   try {
     // Not spawnSync: the embedded PostgreSQL writes its log to a pipe this process reads, and a
     // blocked event loop lets that pipe fill until every backend hangs in its next log write.
     const run = spawn(
       'npx',
-      ['stryker', 'run', '--mutate', part.mutate, '--incrementalFile', `test/mutation/incremental/${name}.json`, ...options],
+      ['stryker', 'run', '--mutate', part.mutate, '--incrementalFile', incremental, ...options.filter((option) => option !== RETEST)],
       { stdio: 'inherit', env: { ...process.env, ...(part.tests ? { NORA_MUTATE_TESTS: part.tests } : {}) } },
     );
     const [code] = (await once(run, 'exit')) as [number | null];
