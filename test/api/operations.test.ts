@@ -219,6 +219,20 @@ test('startApi listening on every address gives a loopback URL to browse to', as
   }
 });
 
+test.each([
+  ['::', 'http://127.0.0.1'],
+  ['::1', 'http://[::1]'],
+  ['127.0.0.1', 'http://127.0.0.1'],
+])('startApi listening on %s gives %s to browse to', async (host, base) => {
+  const api = await startApi(loadConfig({ DATABASE_URL: db.url, PORT: '0', HOST: host, LOG_LEVEL: 'silent' }), silent);
+  try {
+    expect(api.url).toBe(`${base}:${api.port}`);
+    expect((await fetch(`${api.url}/health`)).status).toBe(200);
+  } finally {
+    await api.close();
+  }
+});
+
 test('startApi refuses to start without a database and releases what it opened', async () => {
   expect(() => apiDatabaseOptions(loadConfig({}), undefined, silent)).toThrow(/DATABASE_URL/);
   const config = loadConfig({ DATABASE_URL: db.url, PORT: '0', LOG_LEVEL: 'silent', REDIS_URL: 'redis://127.0.0.1:1' });

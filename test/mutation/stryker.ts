@@ -39,7 +39,24 @@ const parts: Record<string, Part> = {
   },
   // The pool and its helpers, judged by the tests that assert them (and the history's actor).
   db: { mutate: 'server/db.ts', tests: '**/test/api/database.test.ts,**/test/api/operations.test.ts,**/test/api/status.test.ts' },
-  app: { mutate: 'server/app.ts,server/server.ts,server/openapi.ts,server/formats.ts' },
+  // Most of these mutants are made while the app is built, in each test file's beforeAll, so each
+  // runs every judging file: the ones that assert the app's wiring, start-up and validation.
+  app: {
+    mutate: 'server/app.ts,server/server.ts,server/openapi.ts,server/formats.ts',
+    tests: [
+      'operations',
+      'security-headers',
+      'cors',
+      'nul-byte',
+      'bad-input',
+      'errors',
+      'route-compilation',
+      'clients',
+      'rpc',
+    ]
+      .map((file) => `**/test/api/${file}.test.ts`)
+      .join(','),
+  },
   // Logging and rate limiting are what their own tests assert; every other HTTP test merely passes
   // through them, and a start-up mutant of the limiter would run all of those for nothing.
   ops: {
