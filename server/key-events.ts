@@ -50,9 +50,12 @@ export class KeyChangeListener implements KeyChanges {
   private async connect(): Promise<void> {
     this.timer = undefined;
     if (this.stopped) return;
-    const startup = ['-c TimeZone=UTC'];
-    if (this.options.role) startup.push(`-c role=${this.options.role}`);
-    const client = new pg.Client({ connectionString: this.options.url, application_name: 'nora-api-listen', options: startup.join(' '), connectionTimeoutMillis: 5000 });
+    const client = new pg.Client({
+      connectionString: this.options.url,
+      application_name: 'nora-api-listen',
+      ...(this.options.role ? { options: `-c role=${this.options.role}` } : {}),
+      connectionTimeoutMillis: 5000,
+    });
     let gone = false;
     const down = (error?: Error) => {
       if (gone) return;
@@ -61,8 +64,8 @@ export class KeyChangeListener implements KeyChanges {
     };
     client.on('error', down);
     client.on('end', () => down());
+    // The connection listens on KEY_CHANNEL alone.
     client.on('notification', (message) => {
-      if (message.channel !== KEY_CHANNEL) return;
       const id = Number(message.payload);
       this.emit(message.payload && Number.isSafeInteger(id) ? id : null);
     });
