@@ -3,6 +3,7 @@
 // is set. Unknown keys spend the address's "failed-auth" budget, shown the same way. A Redis that
 // goes away leaves the counts to this process's memory until it is back.
 import { randomBytes } from 'node:crypto';
+import { get as httpGet } from 'node:http';
 import pino from 'pino';
 import { createClient } from 'redis';
 import request from 'supertest';
@@ -25,6 +26,17 @@ afterAll(async () => {
   await redis?.stop();
   await db.drop();
 });
+
+/** A GET from a loopback address of our choice (all of 127/8 is this machine). */
+function statusFrom(localAddress: string, url: string, key: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const call = httpGet(url, { localAddress, headers: { authorization: `Bearer ${key}` } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode!));
+    });
+    call.on('error', reject);
+  });
+}
 
 async function exhaust(t: ApiUnderTest, one: Tenant, other: Tenant): Promise<void> {
   const path = (r: Tenant) => `/api/restaurants/${r.id}/clients`;
@@ -85,17 +97,27 @@ test('an address that keeps presenting unknown keys sees its failed-auth budget 
     // Only failed lookups count: a burst with a working key is never refused.
     const burst = await Promise.all(Array.from({ length: 20 }, () => t.api.get(path, one.key)));
     expect(burst.map((r) => r.status)).toEqual(Array(20).fill(200));
+    // The seconds until the window ends: 1 to 60 here.
+    const T = '([1-9]|[1-5][0-9]|60)';
     const noKey = await t.api.get(path).expect(401);
-    expect(noKey.headers['ratelimit']).toMatch(/^"failed-auth"; r=2; t=\d+$/);
+    expect(noKey.headers['ratelimit']).toMatch(new RegExp(`^"failed-auth"; r=2; t=${T}$`));
     expect(noKey.headers['ratelimit-policy']).toBe('"failed-auth"; q=2; w=60');
     const first = await t.api.get(path, 'nora_guess1').expect(401);
-    expect(first.headers['ratelimit']).toMatch(/^"failed-auth"; r=1; t=\d+$/);
+    expect(first.headers['ratelimit']).toMatch(new RegExp(`^"failed-auth"; r=1; t=${T}$`));
     const second = await t.api.get(path, 'nora_guess2').expect(401);
-    expect(second.headers['ratelimit']).toMatch(/^"failed-auth"; r=0; t=\d+$/);
+    expect(second.headers['ratelimit']).toMatch(new RegExp(`^"failed-auth"; r=0; t=${T}$`));
     const refused = await t.api.get(path, 'nora_guess3').expect(429);
-    expect(refused.body.error).toMatchObject({ code: 'rate_limited', details: { reason: 'too_many_failed_authentications' } });
-    expect(refused.headers['ratelimit']).toMatch(/^"failed-auth"; r=0; t=\d+$/);
-    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    expect(refused.body.error).toEqual({
+      code: 'rate_limited',
+      message: 'Too many requests with unknown API keys from this address.',
+      details: { reason: 'too_many_failed_authentications' },
+      hint: 'Check the API key, then retry later.',
+    });
+    const [, seconds] = /^"failed-auth"; r=0; t=(\d+)$/.exec(refused.headers['ratelimit'] as string)!;
+    expect(seconds).toMatch(new RegExp(`^${T}$`));
+    expect(refused.headers['retry-after']).toBe(seconds);
+    // Another address has its own budget.
+    expect(await statusFrom('127.0.0.2', `${t.url}${path}`, 'nora_guess4')).toBe(401);
     await t.api.get(path, one.key).expect(200);
   } finally {
     await t.close();
