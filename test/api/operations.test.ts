@@ -178,14 +178,42 @@ test('a database error inside a transaction rolls everything back', async () => 
 
 test('an unexpected failure is a 500 whose body carries only the request id', async () => {
   const failing = { ...queries(t.database), resolveApiKey: async () => { throw new Error('secret internals'); } };
-  const app = createApp({ config: t.config, queries: failing, logger: silent, committedMigrations: [] });
+  const logged: string[] = [];
+  const logger = createLogger('info', { write: (line: string) => void logged.push(line) });
+  const app = createApp({ config: t.config, queries: failing, logger, committedMigrations: [] });
   const server = app.listen(0);
   try {
     const res = await client(server).get('/rpc/available_table_counts?restaurant_id=1&day=2030-01-01&guests=2', 'nora_x').expect(500);
     expect(JSON.stringify(res.body)).not.toContain('secret');
     expect(res.body.details).toEqual({ request_id: res.headers['x-request-id'] });
+    // The log has what the body does not, once; a refusal (4xx) is no failure of ours.
+    await client(server).get('/nowhere').expect(404);
+    const failures = logged.map((line) => JSON.parse(line) as { msg: string; err?: { message?: string }; req?: { id?: string } }).filter((line) => line.msg === 'request failed');
+    expect(failures).toEqual([expect.objectContaining({ err: expect.objectContaining({ message: 'secret internals' }), req: expect.objectContaining({ id: res.headers['x-request-id'] }) })]);
   } finally {
     server.close();
+  }
+});
+
+test('a route that does not exist is 404 not_found, in the legacy shape under /api/', async () => {
+  const bistro = await tenant(db);
+  const body = { code: 'not_found', message: 'No such route.', details: { reason: 'route_not_found' }, hint: 'See /openapi.yaml for the routes.' };
+  expect((await request(t.server).get('/nowhere').expect(404)).body).toEqual(body);
+  // Past the contract's validator (which skips the probes' and docs' paths): the app's own 404.
+  expect((await request(t.server).get('/health/nowhere').expect(404)).body).toEqual(body);
+  expect((await request(t.server).get('/api/nowhere').set('Authorization', `Bearer ${bistro.key}`).expect(404)).body).toEqual({ success: false, error: body });
+});
+
+test('answers carry no ETag, and X-Forwarded-For is not trusted for the address', async () => {
+  const bistro = await tenant(db);
+  const res = await t.api.get(`/api/restaurants/${bistro.id}/clients`, bistro.key).expect(200);
+  expect(res.headers['etag']).toBeUndefined();
+  const limited = await startTestApi({ db, env: { RATE_LIMIT_FAILED_AUTH_MAX: '1', RATE_LIMIT_WINDOW_MS: '60000' } });
+  try {
+    await limited.api.get('/rpc/available_table_counts', 'nora_guess1').set('X-Forwarded-For', '10.0.0.1').expect(401);
+    await limited.api.get('/rpc/available_table_counts', 'nora_guess2').set('X-Forwarded-For', '10.0.0.2').expect(429);
+  } finally {
+    await limited.close();
   }
 });
 
