@@ -90,7 +90,12 @@ withRedis('the Redis store shares the counts between two API processes', async (
 });
 
 test('an address that keeps presenting unknown keys sees its failed-auth budget shrink, then 429, while a key this process knows still works', async () => {
-  const t = await startTestApi({ db, env: { RATE_LIMIT_FAILED_AUTH_MAX: '2', RATE_LIMIT_WINDOW_MS: '60000', API_KEY_CACHE_TTL_MS: '60000' } });
+  // The burst below waits for pooled connections: on a loaded machine longer than the default 5 s,
+  // which would answer 503 and say nothing about authentication.
+  const t = await startTestApi({
+    db,
+    env: { RATE_LIMIT_FAILED_AUTH_MAX: '2', RATE_LIMIT_WINDOW_MS: '60000', API_KEY_CACHE_TTL_MS: '60000', DB_CONNECTION_TIMEOUT_MS: '60000' },
+  });
   try {
     const one = await tenant(db);
     const path = `/api/restaurants/${one.id}/clients`;
