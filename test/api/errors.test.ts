@@ -87,15 +87,15 @@ test('unreachable databases without a SQLSTATE are 503; everything else unknown 
 });
 
 test.each([
-  [400, 'entity.parse.failed', 'invalid_json', 'The body is not valid JSON.', 'Send a JSON object.'],
-  [413, 'entity.too.large', 'payload_too_large', 'The body is too large.', 'Send a smaller body.'],
-  [415, undefined, 'unsupported_media_type', 'The body must be application/json.', 'Send Content-Type: application/json.'],
-  [404, undefined, 'not_found', 'No such route.', 'See /openapi.yaml for the routes.'],
-  [405, undefined, 'method_not_allowed', 'POST not allowed', 'See /openapi.yaml for the routes.'],
-])('an HTTP-layer %i (%s) keeps its status and says what to send', (status, type, code, message, hint) => {
+  [400, 'entity.parse.failed', 'invalid_json', 'The body is not valid JSON.', 'invalid_json', 'Send a JSON object.'],
+  [413, 'entity.too.large', 'payload_too_large', 'The body is too large.', 'payload_too_large', 'Send a smaller body.'],
+  [415, undefined, 'unsupported_media_type', 'The body must be application/json.', 'unsupported_media_type', 'Send Content-Type: application/json.'],
+  [404, undefined, 'not_found', 'No such route.', 'route_not_found', 'See /openapi.yaml for the routes.'],
+  [405, undefined, 'method_not_allowed', 'POST not allowed', 'method_not_allowed', 'See /openapi.yaml for the routes.'],
+])('an HTTP-layer %i (%s) keeps its status and says what to send', (status, type, code, message, reason, hint) => {
   const error = toApiError(Object.assign(new Error('POST not allowed'), { status, type }), 'r');
   expect(error.status).toBe(status);
-  expect(error.body).toMatchObject({ code, message, hint });
+  expect(error.body).toEqual({ code, message, details: { reason }, hint });
 });
 
 test('HTTP-layer errors keep their 4xx status and name the field', () => {
