@@ -37,7 +37,7 @@ const parts: Record<string, Part> = {
   // (key-revocation with a child process, for the listener this process runs).
   auth: {
     mutate: 'server/auth.ts,server/key-events.ts',
-    tests: '**/test/api/auth.test.ts,**/test/api/tenancy.test.ts,**/test/api/rate-limit.test.ts,**/test/api/key-revocation.test.ts',
+    tests: '**/test/api/auth.test.ts,**/test/api/key-events.test.ts,**/test/api/tenancy.test.ts,**/test/api/rate-limit.test.ts,**/test/api/key-revocation.test.ts',
   },
   // The pool and its helpers, judged by the tests that assert them (and the history's actor).
   db: { mutate: 'server/db.ts', tests: '**/test/api/database.test.ts,**/test/api/operations.test.ts,**/test/api/status.test.ts' },
