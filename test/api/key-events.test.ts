@@ -59,6 +59,7 @@ test('a key change reaches every subscriber as the key id; an empty or odd paylo
   const { listener, changes } = listen();
   const second: Array<number | null> = [];
   listener.onChange((keyId) => second.push(keyId));
+  expect(listener.listening).toBe(false);
   await listener.start();
   expect(listener.listening).toBe(true);
   // Listening from now on: whatever changed before is unknown, so every cached key goes.
