@@ -7,6 +7,7 @@ import { loadConfig } from '../../config';
 import { apiDatabaseOptions, Database, listenDatabaseOptions, type DatabaseOptions } from '../../server/db';
 import { createLogger } from '../../server/logger';
 import { freshDatabase, type TestDatabase } from '../support/cluster';
+import { waitUntil } from '../support/wait';
 import { tenant, testConfig } from './support';
 
 let db: TestDatabase;
@@ -84,8 +85,7 @@ describe('connection failures', () => {
     const database = open({}, logged);
     await database.read('select 1', []);
     await terminate('nora-api');
-    const started = performance.now();
-    while (!logged.some((line) => line.includes('idle database connection failed')) && performance.now() - started < 5000) await new Promise((resolve) => setTimeout(resolve, 20));
+    await waitUntil(() => logged.some((line) => line.includes('idle database connection failed')), 5000);
     const idle = logged.map((line) => JSON.parse(line) as { msg: string; err?: { code?: string } }).find((line) => line.msg === 'idle database connection failed');
     expect(idle?.err?.code).toBe('57P01');
     expect(await database.read('select 1 as one', [])).toEqual([{ one: 1 }]);

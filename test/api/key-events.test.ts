@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { KeyChangeListener, KEY_CHANNEL } from '../../server/key-events';
 import { createLogger } from '../../server/logger';
 import { freshDatabase, type TestDatabase } from '../support/cluster';
+import { sleep, waitUntil } from '../support/wait';
 import { apiKey, tenant } from './support';
 
 let db: TestDatabase;
@@ -33,19 +34,15 @@ function listen(options: { url?: string; role?: string | null } = {}): Heard {
   return { listener, changes, logged };
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 async function until(check: () => boolean): Promise<void> {
-  const started = performance.now();
-  while (!check() && performance.now() - started < 10_000) await sleep(10);
-  expect(check()).toBe(true);
+  expect(await waitUntil(check)).toBe(true);
 }
 
 /** The listener connections left once the ones being closed are gone (a backend takes a moment to exit). */
 async function listenConnections(): Promise<number> {
   const count = async () =>
     (await db.pool.query<{ n: number }>("select count(*)::int as n from pg_stat_activity where datname = current_database() and application_name = 'nora-api-listen'")).rows[0]!.n;
-  const started = performance.now();
-  while ((await count()) > 0 && performance.now() - started < 5000) await sleep(20);
+  await waitUntil(async () => (await count()) === 0, 5000);
   return count();
 }
 

@@ -7,6 +7,7 @@ import { Writable } from 'node:stream';
 import express from 'express';
 import type { Logger } from 'pino';
 import { createLogger, requestLogger } from '../../server/logger';
+import { sleep, waitUntil } from '../support/wait';
 
 function capture(level: 'info' | 'warn' = 'info') {
   const lines: string[] = [];
@@ -74,10 +75,7 @@ describe('the line each request gets when it ends', () => {
   }
 
   const parsed = (lines: string[]) => lines.map((line) => JSON.parse(line) as Line);
-  const until = async (check: () => boolean) => {
-    const started = performance.now();
-    while (!check() && performance.now() - started < 5000) await new Promise((resolve) => setTimeout(resolve, 10));
-  };
+  const until = (check: () => boolean) => waitUntil(check, 5000, 10);
 
   test.each([
     [200, 30],
@@ -94,7 +92,7 @@ describe('the line each request gets when it ends', () => {
       await (await fetch(`${url}/status/${status}?x=1`, { headers: { 'x-request-id': `call-${status}` } })).arrayBuffer();
       await until(() => lines.length > 0);
       // 'close' follows 'finish': a second line would show the handler was not taken off.
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await sleep(50);
       const [line, ...more] = parsed(lines);
       expect(more).toEqual([]);
       expect(line).toEqual({
@@ -120,7 +118,7 @@ describe('the line each request gets when it ends', () => {
     try {
       const gaveUp = new AbortController();
       const answer = fetch(`${url}/hang`, { signal: gaveUp.signal }).catch(() => 'aborted');
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await sleep(100);
       gaveUp.abort();
       expect(await answer).toBe('aborted');
       await until(() => lines.length > 0);
@@ -150,7 +148,7 @@ describe('the line each request gets when it ends', () => {
     const { server, url } = await serve(logger);
     try {
       await (await fetch(`${url}/status/200`)).arrayBuffer();
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await sleep(50);
       expect(lines).toEqual([]);
       expect(child).not.toHaveBeenCalled();
       await (await fetch(`${url}/status/404`)).arrayBuffer();
