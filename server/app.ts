@@ -48,10 +48,10 @@ function securityHeaders(): RequestHandler {
   const headers = new Map<string, string>();
   const recorder = {
     setHeader: (name: string, value: string | number | readonly string[]) => headers.set(name, String(value)),
-    removeHeader: (name: string) => headers.delete(name),
   };
-  // Plain http on a LAN address must still load the docs page's own scripts.
-  helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } })(
+  // Plain http on a LAN address must still load the docs page's own scripts. X-Powered-By is
+  // Express's, switched off in createApp; helmet's step for it removes a header per response.
+  helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } }, xPoweredBy: false })(
     { headers: {} } as IncomingMessage,
     recorder as unknown as ServerResponse,
     () => undefined,
@@ -81,7 +81,7 @@ export function createApp({ config, queries, logger, committedMigrations, rateLi
   );
   // JSON-RPC rather than the OpenAPI contract: its own body parsing, ahead of the contract's validator.
   app.use('/mcp', mcpRoutes(loadCatalog(), queries, config.bodyLimit));
-  app.use(express.json({ limit: config.bodyLimit, type: 'application/json' }));
+  app.use(express.json({ limit: config.bodyLimit }));
   app.use(validateAgainstSpec(config.validateResponses));
   const restaurant = '/api/restaurants/:restId';
   app.use(

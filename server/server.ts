@@ -43,7 +43,7 @@ export async function startApi(config: Config, logger: Logger, ownerUrl?: string
     let closing: Promise<void> | undefined;
     const close = () => (closing ??= stop(server, config.shutdownTimeoutMs, database, shared, keyChanges));
     // A wildcard address is not one to browse to; the loopback is, on the same machine.
-    const host = ['0.0.0.0', '::', ''].includes(config.host) ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
+    const host = ['0.0.0.0', '::'].includes(config.host) ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
     return { url: `http://${host}:${port}`, port, server, database, keyChanges, close };
   } catch (error) {
     await keyChanges.close();

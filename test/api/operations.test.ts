@@ -4,6 +4,9 @@ import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import request from 'supertest';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { connect } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
 import { freshDatabase, type TestDatabase } from '../support/cluster';
 import { createApp } from '../../server/app';
 import { apiDatabaseOptions, Database, queries } from '../../server/db';
@@ -199,8 +202,11 @@ test('a route that does not exist is 404 not_found, in the legacy shape under /a
   const bistro = await tenant(db);
   const body = { code: 'not_found', message: 'No such route.', details: { reason: 'route_not_found' }, hint: 'See /openapi.yaml for the routes.' };
   expect((await request(t.server).get('/nowhere').expect(404)).body).toEqual(body);
-  // Past the contract's validator (which skips the probes' and docs' paths): the app's own 404.
+  // The probes' and the docs' paths answer alike: the contract has the probes, so another method
+  // on one is 405, as on any path of the contract.
   expect((await request(t.server).get('/health/nowhere').expect(404)).body).toEqual(body);
+  expect((await request(t.server).get('/docs/nothing').expect(404)).body).toEqual(body);
+  expect((await request(t.server).post('/health').expect(405)).body).toMatchObject({ code: 'method_not_allowed' });
   expect((await request(t.server).get('/api/nowhere').set('Authorization', `Bearer ${bistro.key}`).expect(404)).body).toEqual({ success: false, error: body });
 });
 
@@ -235,6 +241,32 @@ if (!hasRedisServer) console.warn(`${REDIS_SERVER} is missing: startApi with RED
   } finally {
     await redis.stop();
   }
+});
+
+test('stopping waits SHUTDOWN_TIMEOUT_MS for a request that never finishes, then closes its connection', async () => {
+  const bistro = await tenant(db);
+  const api = await startApi(loadConfig({ DATABASE_URL: db.url, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', SHUTDOWN_TIMEOUT_MS: '200' }), silent);
+  const socket = connect(api.port, '127.0.0.1');
+  try {
+    const dropped = once(socket, 'close');
+    const arrived = once(api.server, 'request');
+    // A body promised and never sent: the request stays in flight.
+    socket.write(`POST /rpc/upsert_client HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${bistro.key}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"email"`);
+    await arrived;
+    const outcome = await Promise.race([api.close().then(() => 'stopped'), delay(10_000, 'still waiting', { ref: false })]);
+    expect(outcome).toBe('stopped');
+    await dropped;
+  } finally {
+    socket.destroy();
+    await api.close();
+  }
+});
+
+test('/mcp is the MCP endpoint, answered before the REST contract is consulted', async () => {
+  const bistro = await tenant(db);
+  const initialize = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } } };
+  const res = await request(t.server).post('/mcp').set('Authorization', `Bearer ${bistro.key}`).set('Accept', 'application/json, text/event-stream').send(initialize).expect(200);
+  expect(res.body).toMatchObject({ jsonrpc: '2.0', id: 1, result: { serverInfo: { name: 'nora-reservations' } } });
 });
 
 test('startApi listening on every address gives a loopback URL to browse to', async () => {

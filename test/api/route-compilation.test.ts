@@ -40,6 +40,9 @@ test('different routes, flags or extra options are kept apart', () => {
   const ending = compile('/a/:id', { sensitive: false, strict: false, end: false });
   expect(ending.regexp.test('/a/1/more')).toBe(true);
   expect(base.regexp.test('/a/1/more')).toBe(false);
+  const toTheEnd = compile('/a/:id', { sensitive: false, strict: false, end: true });
+  expect(toTheEnd).not.toBe(ending);
+  expect(toTheEnd.regexp.test('/a/1/more')).toBe(false);
   expect(compile('/a/:id').regexp.test('/a/1')).toBe(true);
   expect(compile('/a/:id')).toBe(compile('/a/:id'));
 });

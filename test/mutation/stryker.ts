@@ -57,6 +57,7 @@ const parts: Record<string, Part> = {
       'bad-input',
       'errors',
       'route-compilation',
+      'formats',
       'clients',
       'rpc',
       'auth',
