@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config';
 import type { Queries } from './db';
 import { authenticate } from './auth';
-import { errorPayload, toApiError } from './errors';
+import { errorPayload, refusal, toApiError } from './errors';
 import { requestLogger } from './logger';
 import { loadCatalog } from './mcp/catalog';
 import { mcpRoutes } from './mcp/http';
@@ -82,8 +82,8 @@ export function createApp({ config, queries, logger, committedMigrations, rateLi
   // JSON-RPC rather than the OpenAPI contract: its own body parsing, ahead of the contract's validator.
   app.use('/mcp', mcpRoutes(loadCatalog(), queries, config.bodyLimit));
   app.use(express.json({ limit: config.bodyLimit }));
-  // The contract's validator answers every path outside it (404, or 405 for another method on one
-  // of its paths) in the error shape, so each request past it has a route below.
+  // The contract's validator answers a path outside the contract with 404, and another method on
+  // one of its paths with 405, in the error shape.
   app.use(validateAgainstSpec(config.validateResponses));
   const restaurant = '/api/restaurants/:restId';
   app.use(
@@ -96,6 +96,9 @@ export function createApp({ config, queries, logger, committedMigrations, rateLi
     webhookRoutes(queries, config.webhooks),
   );
   app.use('/rpc', rpcRoutes(queries));
+  // What the validator does not manage (a target that is not a path, such as `OPTIONS *`) ends
+  // here rather than in Express's HTML page.
+  app.use((_req, _res, next) => next(refusal(404, 'not_found', 'No such route.', 'route_not_found', 'See /openapi.yaml for the routes.')));
   const handleError: ErrorRequestHandler = (error, req, res, _next) => {
     const apiError = toApiError(error, String(req.id));
     if (apiError.status >= 500) req.log.error({ err: error }, 'request failed');
