@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config';
 import type { Queries } from './db';
 import { authenticate } from './auth';
-import { errorPayload, refusal, toApiError } from './errors';
+import { errorPayload, noSuchRoute, toApiError } from './errors';
 import { requestLogger } from './logger';
 import { loadCatalog } from './mcp/catalog';
 import { mcpRoutes } from './mcp/http';
@@ -98,7 +98,7 @@ export function createApp({ config, queries, logger, committedMigrations, rateLi
   app.use('/rpc', rpcRoutes(queries));
   // What the validator does not manage (a target that is not a path, such as `OPTIONS *`) ends
   // here rather than in Express's HTML page.
-  app.use((_req, _res, next) => next(refusal(404, 'not_found', 'No such route.', 'route_not_found', 'See /openapi.yaml for the routes.')));
+  app.use((_req, _res, next) => next(noSuchRoute()));
   const handleError: ErrorRequestHandler = (error, req, res, _next) => {
     const apiError = toApiError(error, String(req.id));
     if (apiError.status >= 500) req.log.error({ err: error }, 'request failed');

@@ -150,11 +150,14 @@ function fromHttpError(error: HttpLikeError, status: number): ApiError {
   if (status === 415) {
     return refusal(415, 'unsupported_media_type', 'The body must be application/json.', 'unsupported_media_type', 'Send Content-Type: application/json.');
   }
-  if (status === 404) return refusal(404, 'not_found', 'No such route.', 'route_not_found', 'See /openapi.yaml for the routes.');
+  if (status === 404) return noSuchRoute();
   if (status === 405) return refusal(405, 'method_not_allowed', error.message, 'method_not_allowed', 'See /openapi.yaml for the routes.');
   const errors = (error.errors ?? []).map((e) => ({ path: (e.path ?? '').replace(/^\./, '').replace(/\./g, '/'), message: e.message ?? '' }));
   return invalidRequest(errors, error.message);
 }
+
+/** A path the API does not serve, whether the contract's validator or the app finds it so. */
+export const noSuchRoute = (): ApiError => refusal(404, 'not_found', 'No such route.', 'route_not_found', 'See /openapi.yaml for the routes.');
 
 /** A request the contract refuses: the message names the first bad field (`/body/guests must be <= 20`). */
 export function invalidRequest(errors: Array<{ path: string; message: string }>, fallback = 'The request is invalid.'): ApiError {
